@@ -1,5 +1,4 @@
-var builder = WebApplication.CreateBuilder(args);
-var app = builder.Build();
-app.Run();
+using Ensemble.App.Hosting;
 
-public partial class Program;
+// The whole host is described in Hosting/EnsembleApp.cs; tests build the same host with their own configuration.
+return await EnsembleApp.RunAsync(args);

@@ -1,0 +1,116 @@
+using System.Text.Json;
+using Ensemble.Jobs.Core;
+
+namespace Ensemble.Jobs.Events;
+
+/// <summary>Ensemble's own view of a GitHub event. Only <see cref="WebhookEventParser"/> knows GitHub's payload shapes.</summary>
+public abstract record GitHubEvent;
+
+public sealed record PullRequestEvent : GitHubEvent
+{
+    public required RepoRef Repo { get; init; }
+    public required string Action { get; init; }
+    public required int Number { get; init; }
+    public required string HeadSha { get; init; }
+    public required string HeadRef { get; init; }
+    public required string BaseSha { get; init; }
+    public required string BaseRef { get; init; }
+    public required string Author { get; init; }
+    public required bool Merged { get; init; }
+    public string? MergeCommitSha { get; init; }
+    public required bool Draft { get; init; }
+    public required bool FromFork { get; init; }
+    public string? DefaultBranch { get; init; }
+}
+
+/// <summary>An event Ensemble records but does not act on, with the reason (for logs and the dashboard).</summary>
+public sealed record IgnoredEvent(string Reason) : GitHubEvent;
+
+/// <summary>Translates raw webhook payloads into <see cref="GitHubEvent"/> records. Pure; tolerant of unknown fields.</summary>
+public static class WebhookEventParser
+{
+    public static GitHubEvent Parse(string eventName, string payload)
+    {
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(payload);
+        }
+        catch (JsonException e)
+        {
+            return new IgnoredEvent($"payload is not JSON: {e.Message}");
+        }
+
+        using (document)
+        {
+            var root = document.RootElement;
+            return eventName switch
+            {
+                "pull_request" => ParsePullRequest(root),
+                "ping" => new IgnoredEvent("ping: GitHub checking that the webhook URL answers"),
+                _ => new IgnoredEvent($"event '{eventName}' is not handled"),
+            };
+        }
+    }
+
+    private static GitHubEvent ParsePullRequest(JsonElement root)
+    {
+        if (Repo(root) is not { } repo)
+        {
+            return new IgnoredEvent("pull_request without installation or repository: not sent to an installed App");
+        }
+
+        if (!root.TryGetProperty("pull_request", out var pr) || pr.ValueKind != JsonValueKind.Object)
+        {
+            return new IgnoredEvent("pull_request event without a pull_request object");
+        }
+
+        var head = pr.GetProperty("head");
+        var @base = pr.GetProperty("base");
+        var headRepo = head.TryGetProperty("repo", out var hr) && hr.ValueKind == JsonValueKind.Object ? hr : default;
+        var baseRepo = @base.GetProperty("repo");
+        var fromFork = headRepo.ValueKind != JsonValueKind.Object
+            || !string.Equals(String(headRepo, "full_name"), String(baseRepo, "full_name"), StringComparison.OrdinalIgnoreCase);
+
+        return new PullRequestEvent
+        {
+            Repo = repo,
+            Action = String(root, "action") ?? "",
+            Number = pr.GetProperty("number").GetInt32(),
+            HeadSha = String(head, "sha") ?? throw new FormatException("pull_request.head.sha is missing"),
+            HeadRef = String(head, "ref") ?? "",
+            BaseSha = String(@base, "sha") ?? throw new FormatException("pull_request.base.sha is missing"),
+            BaseRef = String(@base, "ref") ?? "",
+            Author = pr.TryGetProperty("user", out var user) && user.ValueKind == JsonValueKind.Object ? String(user, "login") ?? "" : "",
+            Merged = pr.TryGetProperty("merged", out var merged) && merged.ValueKind == JsonValueKind.True,
+            MergeCommitSha = String(pr, "merge_commit_sha"),
+            Draft = pr.TryGetProperty("draft", out var draft) && draft.ValueKind == JsonValueKind.True,
+            FromFork = fromFork,
+            DefaultBranch = String(baseRepo, "default_branch"),
+        };
+    }
+
+    /// <summary>The repository and installation a payload is about, or null when it was not sent to an App installation.</summary>
+    public static RepoRef? Repo(JsonElement root)
+    {
+        if (!root.TryGetProperty("installation", out var installation) || installation.ValueKind != JsonValueKind.Object
+            || !installation.TryGetProperty("id", out var id) || !id.TryGetInt64(out var installationId))
+        {
+            return null;
+        }
+
+        if (!root.TryGetProperty("repository", out var repository) || repository.ValueKind != JsonValueKind.Object)
+        {
+            return null;
+        }
+
+        var owner = repository.TryGetProperty("owner", out var o) && o.ValueKind == JsonValueKind.Object ? String(o, "login") : null;
+        var name = String(repository, "name");
+        return owner is null || name is null ? null : new RepoRef(installationId, owner, name);
+    }
+
+    private static string? String(JsonElement element, string property) =>
+        element.ValueKind == JsonValueKind.Object && element.TryGetProperty(property, out var value) && value.ValueKind == JsonValueKind.String
+            ? value.GetString()
+            : null;
+}

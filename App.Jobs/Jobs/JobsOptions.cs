@@ -1,0 +1,22 @@
+namespace Ensemble.Jobs.Jobs;
+
+/// <summary>Configuration section <c>Ensemble</c>.</summary>
+public sealed class EnsembleOptions
+{
+    public const string Section = "Ensemble";
+
+    /// <summary>Git mirrors, workspaces and the embedded state live here.</summary>
+    public string WorkDirectory { get; set; } = "./.ensemble";
+
+    /// <summary><c>all</c> (web + worker), <c>web</c> (webhooks, dashboard, enqueue) or <c>worker</c> (runs jobs).</summary>
+    public string Role { get; set; } = "all";
+
+    /// <summary>The URL GitHub and people reach Ensemble at, for links in check runs. Optional.</summary>
+    public string? PublicUrl { get; set; }
+
+    /// <summary>Hangfire worker threads in this process (terraform runs in parallel up to this many).</summary>
+    public int Workers { get; set; } = Math.Max(2, Environment.ProcessorCount * 2);
+
+    public bool RunsWeb => Role is "all" or "web";
+    public bool RunsWorker => Role is "all" or "worker";
+}

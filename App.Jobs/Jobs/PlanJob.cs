@@ -1,0 +1,325 @@
+using System.Security.Cryptography;
+using System.Text;
+using Ensemble.Jobs.Artifacts;
+using Ensemble.Jobs.Core;
+using Ensemble.Jobs.Git;
+using Ensemble.Jobs.GitHub;
+using Ensemble.Jobs.Plans;
+using Ensemble.Jobs.State;
+using Ensemble.Jobs.Terraform;
+using Hangfire;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Ensemble.Jobs.Jobs;
+
+/// <summary>
+/// Plans one project of one pull-request head: clean checkout → terraform init → plan -out → show -json → artifacts →
+/// check run. Terraform failures are results (shown on the check run), not exceptions; exceptions are outages and
+/// leave the run to be retried. Reentrant: a run already past planning is left alone.
+/// </summary>
+public sealed partial class PlanJob(
+    IStateStore state,
+    GitMirror mirror,
+    IInstallationTokenSource tokens,
+    IGitHubChecks checks,
+    IArtifactStore artifacts,
+    ITerraformRunner terraform,
+    AggregatePublisher aggregates,
+    IOptions<EnsembleOptions> ensembleOptions,
+    IOptions<TerraformOptions> terraformOptions,
+    SecretMasker masker,
+    TimeProvider time,
+    ILogger<PlanJob> logger)
+{
+    /// <summary>How often a running plan's check run is updated with its latest output (GitHub rate limits).</summary>
+    public static TimeSpan ProgressInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    private const int MaxLogBytes = 20 * 1024 * 1024;
+
+    [AutomaticRetry(Attempts = 3)]
+    public async Task RunAsync(long runId, CancellationToken cancellationToken)
+    {
+        var run = await state.GetRunAsync(runId, cancellationToken);
+        if (run is null || run.Status is not (RunStatus.Queued or RunStatus.Planning))
+        {
+            return;
+        }
+
+        var head = await state.GetHeadAsync(run.HeadId, cancellationToken)
+            ?? throw new InvalidOperationException($"Run {runId} belongs to head {run.HeadId}, which is not in the state store.");
+        using var scope = logger.BeginScope(new Dictionary<string, object?>
+        {
+            ["Repository"] = head.Repo.FullName, ["PullRequest"] = head.Number, ["Project"] = run.ProjectPath, ["RunId"] = run.Id,
+        });
+
+        if (head.Status is HeadStatus.Superseded or HeadStatus.Closed)
+        {
+            await state.TransitionRunAsync(run.Id, [RunStatus.Queued, RunStatus.Planning],
+                new RunUpdate(head.Status == HeadStatus.Closed ? RunStatus.Abandoned : RunStatus.Superseded, time.GetUtcNow()) { SetFinished = true }, cancellationToken);
+            return;
+        }
+
+        var retried = run.Status == RunStatus.Planning;
+        if (!await state.TransitionRunAsync(run.Id, [RunStatus.Queued, RunStatus.Planning],
+                new RunUpdate(RunStatus.Planning, time.GetUtcNow()) { IncrementAttempts = true, SetStarted = true }, cancellationToken))
+        {
+            return;
+        }
+
+        run = (await state.GetRunAsync(run.Id, cancellationToken))!;
+        var started = time.GetUtcNow();
+        var checkName = AggregateStatus.ProjectCheckName(run.ProjectPath);
+        var progress = new Progress(this, head, run, started, retried);
+        await progress.PublishAsync("Preparing a clean workspace", force: true, cancellationToken);
+        await aggregates.PublishAsync(head.Id, cancellationToken);
+
+        var workspace = Path.Combine(Path.GetFullPath(ensembleOptions.Value.WorkDirectory), "workspaces", $"run-{run.Id}-{run.Attempts}");
+        var log = new StringBuilder();
+        var token = await tokens.GetTokenAsync(head.Repo.InstallationId, cancellationToken);
+        var runMasker = masker.With([token]);
+        try
+        {
+            if (Directory.Exists(workspace))
+            {
+                Directory.Delete(workspace, recursive: true);
+            }
+
+            var source = Path.Combine(workspace, "src");
+            var home = Path.Combine(workspace, "home");
+            var temp = Path.Combine(workspace, "tmp");
+            var output = Path.Combine(workspace, "out");
+            Directory.CreateDirectory(home);
+            Directory.CreateDirectory(temp);
+            Directory.CreateDirectory(output);
+
+            await mirror.FetchAsync(head.Repo, token, [$"refs/pull/{head.Number}/head", $"refs/heads/{head.BaseRef}"], [run.PlanSha], cancellationToken);
+            await mirror.CheckoutAsync(head.Repo, run.PlanSha, source, cancellationToken);
+            var projectDir = run.ProjectPath == "." ? source : Path.Combine(source, run.ProjectPath);
+            if (!Directory.Exists(projectDir))
+            {
+                await FailAsync(head, run, "checkout", $"The project directory `{run.ProjectPath}` does not exist at {run.PlanSha[..7]}.", progress, cancellationToken);
+                return;
+            }
+
+            var planFile = Path.Combine(output, "plan.tfplan");
+            async Task<TerraformResult> Terraform(string phase, IReadOnlyList<string> args, Func<string, ValueTask>? capture = null)
+            {
+                var header = $"$ terraform {string.Join(' ', args)}";
+                Append(log, header);
+                progress.Phase = phase;
+                progress.Line(header);
+                await progress.PublishAsync(phase, force: true, cancellationToken);
+                return await terraform.RunAsync(new TerraformInvocation(projectDir, args, home, temp), async line =>
+                {
+                    var masked = runMasker.Mask(line);
+                    if (capture is not null)
+                    {
+                        await capture(line);
+                        return;
+                    }
+
+                    Append(log, masked);
+                    progress.Line(masked);
+                    await progress.PublishAsync(phase, force: false, cancellationToken);
+                }, cancellationToken);
+            }
+
+            var init = await Terraform("Running terraform init", ["init", "-input=false", "-no-color"]);
+            if (init.ExitCode != 0)
+            {
+                await FailWithLogAsync(head, run, "init", log, progress, cancellationToken);
+                return;
+            }
+
+            List<string> planArgs = ["plan", "-input=false", "-no-color", "-detailed-exitcode", $"-out={planFile}"];
+            if (run.Destroy)
+            {
+                planArgs.Add("-destroy");
+            }
+
+            var plan = await Terraform("Running terraform plan", planArgs);
+            if (plan.ExitCode is not (0 or 2))
+            {
+                await FailWithLogAsync(head, run, "plan", log, progress, cancellationToken);
+                return;
+            }
+
+            var json = new MemoryStream();
+            var jsonWriter = new StreamWriter(json, new UTF8Encoding(false)) { NewLine = "\n" };
+            var show = await Terraform("Reading the plan (terraform show -json)", ["show", "-json", "-no-color", planFile], async line =>
+            {
+                await jsonWriter.WriteLineAsync(line);
+            });
+            await jsonWriter.FlushAsync(cancellationToken);
+            if (show.ExitCode != 0)
+            {
+                Append(log, runMasker.Mask(Encoding.UTF8.GetString(json.ToArray())));
+                await FailWithLogAsync(head, run, "show", log, progress, cancellationToken);
+                return;
+            }
+
+            var key = (string name) => ArtifactKeys.For(head.Repo, head.Number, run.ProjectPath, head.HeadSha, name);
+            string planSha256;
+            await using (var planStream = File.OpenRead(planFile))
+            {
+                planSha256 = await artifacts.PutAsync(key("plan.tfplan"), planStream, cancellationToken);
+            }
+
+            var jsonBytes = json.ToArray();
+            await artifacts.PutAsync(key("plan.json"), new MemoryStream(jsonBytes, writable: false), cancellationToken);
+            await artifacts.PutAsync(key("plan.log"), new MemoryStream(Encoding.UTF8.GetBytes(log.ToString()), writable: false), cancellationToken);
+
+            var parsed = PlanDocument.Parse(jsonBytes);
+            if (parsed.Error is { } parseError)
+            {
+                Append(log, $"Ensemble could not read terraform's plan JSON: {parseError}");
+                await FailWithLogAsync(head, run, "show", log, progress, cancellationToken);
+                return;
+            }
+
+            var document = parsed.Document!;
+            var summary = PlanSummary.From(document);
+            var fingerprint = PlanFingerprint.Compute(document);
+            var rendered = PlanRenderer.Render(document, new PlanRenderContext(run.ProjectPath, null, run.Destroy));
+            var hasChanges = summary.HasChanges;
+            var now = time.GetUtcNow();
+            if (!await state.TransitionRunAsync(run.Id, [RunStatus.Planning],
+                    new RunUpdate(hasChanges ? RunStatus.AwaitingApproval : RunStatus.NoChanges, now)
+                    {
+                        SetFinished = true, PlanSha256 = planSha256, Fingerprint = fingerprint, Summary = summary.CountsLine,
+                    }, cancellationToken))
+            {
+                return;
+            }
+
+            await checks.UpdateCheckRunAsync(head.Repo, run.CheckRunId!.Value, new CheckRunRequest
+            {
+                Name = checkName,
+                HeadSha = head.HeadSha,
+                Status = CheckStatus.Completed,
+                Conclusion = hasChanges ? CheckConclusion.ActionRequired : CheckConclusion.Success,
+                Output = rendered,
+                ExternalId = $"run-{run.Id}",
+                CompletedAt = now,
+                Actions = hasChanges ? [new CheckRunAction("approve", "Approve", "Approve this plan for apply after merge")] : [],
+            }, cancellationToken);
+            LogPlanned(logger, summary.CountsLine, (now - started).TotalSeconds);
+            await aggregates.PublishAsync(head.Id, cancellationToken);
+        }
+        finally
+        {
+            TryDelete(workspace);
+        }
+    }
+
+    private async Task FailWithLogAsync(PullRequestHead head, ProjectRun run, string step, StringBuilder log, Progress progress, CancellationToken ct)
+    {
+        var key = ArtifactKeys.For(head.Repo, head.Number, run.ProjectPath, head.HeadSha, "plan.log");
+        await artifacts.PutAsync(key, new MemoryStream(Encoding.UTF8.GetBytes(log.ToString()), writable: false), ct);
+        await FailAsync(head, run, step, Tail(log.ToString(), 30_000), progress, ct);
+    }
+
+    private async Task FailAsync(PullRequestHead head, ProjectRun run, string step, string logTail, Progress progress, CancellationToken ct)
+    {
+        var now = time.GetUtcNow();
+        if (!await state.TransitionRunAsync(run.Id, [RunStatus.Planning],
+                new RunUpdate(RunStatus.Failed, now) { SetFinished = true, Error = $"terraform {step} failed", Summary = $"{step} failed" }, ct))
+        {
+            return;
+        }
+
+        var output = PlanRenderer.RenderFailure(run.ProjectPath, step, logTail, $"/ensemble replan {run.ProjectPath}");
+        await checks.UpdateCheckRunAsync(head.Repo, run.CheckRunId!.Value, new CheckRunRequest
+        {
+            Name = AggregateStatus.ProjectCheckName(run.ProjectPath),
+            HeadSha = head.HeadSha,
+            Status = CheckStatus.Completed,
+            Conclusion = CheckConclusion.Failure,
+            Output = output,
+            ExternalId = $"run-{run.Id}",
+            CompletedAt = now,
+        }, ct);
+        LogFailed(logger, step);
+        await aggregates.PublishAsync(head.Id, ct);
+    }
+
+    private static void Append(StringBuilder log, string line)
+    {
+        if (log.Length < MaxLogBytes)
+        {
+            log.Append(line).Append('\n');
+        }
+    }
+
+    private static string Tail(string text, int max) => text.Length <= max ? text : text[^max..];
+
+    private static void TryDelete(string directory)
+    {
+        try
+        {
+            if (Directory.Exists(directory))
+            {
+                Directory.Delete(directory, recursive: true);
+            }
+        }
+        catch (IOException)
+        {
+            // A leftover workspace is harmless: every attempt uses its own directory.
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+    }
+
+    /// <summary>Live progress on the check run: phase, elapsed time and the latest lines, at most every <see cref="ProgressInterval"/>.</summary>
+    private sealed class Progress(PlanJob job, PullRequestHead head, ProjectRun run, DateTimeOffset started, bool retried)
+    {
+        private readonly Queue<string> _tail = new();
+        private DateTimeOffset _lastPublished = DateTimeOffset.MinValue;
+
+        public string Phase { get; set; } = "";
+
+        public void Line(string line)
+        {
+            _tail.Enqueue(line.Length > 500 ? line[..500] + "…" : line);
+            while (_tail.Count > 25)
+            {
+                _tail.Dequeue();
+            }
+        }
+
+        public async Task PublishAsync(string phase, bool force, CancellationToken ct)
+        {
+            var now = job.time.GetUtcNow();
+            if (!force && now - _lastPublished < ProgressInterval)
+            {
+                return;
+            }
+
+            _lastPublished = now;
+            var elapsed = now - started;
+            var summary = new StringBuilder()
+                .Append("**").Append(phase).Append("** — ").Append((int)elapsed.TotalSeconds).Append(" s elapsed")
+                .Append(run.Attempts > 1 || retried ? $" (attempt {run.Attempts}: the previous attempt was interrupted and this one started from a clean workspace)" : "")
+                .Append("\n\nPlanning commit `").Append(run.PlanSha[..Math.Min(7, run.PlanSha.Length)]).Append('`')
+                .Append(run.Destroy ? " with `-destroy` (the project was deleted)" : "").Append('.');
+            var text = _tail.Count == 0 ? null : "Latest output:\n\n````text\n" + string.Join('\n', _tail).Replace("````", "` ` ` `", StringComparison.Ordinal) + "\n````";
+            await job.checks.UpdateCheckRunAsync(head.Repo, run.CheckRunId!.Value, new CheckRunRequest
+            {
+                Name = AggregateStatus.ProjectCheckName(run.ProjectPath),
+                HeadSha = head.HeadSha,
+                Status = CheckStatus.InProgress,
+                ExternalId = $"run-{run.Id}",
+                StartedAt = started,
+                Output = new CheckRunOutput($"{phase}…", summary.ToString(), text),
+            }, ct);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Planned: {Counts} in {Seconds:0.0} s")]
+    private static partial void LogPlanned(ILogger logger, string counts, double seconds);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Plan failed at terraform {Step}")]
+    private static partial void LogFailed(ILogger logger, string step);
+}

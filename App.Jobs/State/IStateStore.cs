@@ -1,0 +1,66 @@
+using Ensemble.Jobs.Core;
+
+namespace Ensemble.Jobs.State;
+
+/// <summary>Ensemble's durable state: deliveries, pull-request heads and project runs. PostgreSQL or embedded SQLite.</summary>
+public interface IStateStore
+{
+    /// <summary>Creates or migrates the schema. Safe to call from several processes at once.</summary>
+    Task MigrateAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Records a delivery; returns false when this delivery id was already recorded (a redelivery).</summary>
+    Task<bool> RecordDeliveryAsync(Delivery delivery, CancellationToken cancellationToken = default);
+
+    Task<Delivery?> GetDeliveryAsync(string deliveryId, CancellationToken cancellationToken = default);
+
+    Task MarkDeliveryProcessedAsync(string deliveryId, DateTimeOffset at, CancellationToken cancellationToken = default);
+
+    /// <summary>Deliveries recorded but not processed, oldest first (re-enqueued at start and by the sweeper).</summary>
+    Task<IReadOnlyList<string>> ListUnprocessedDeliveriesAsync(DateTimeOffset receivedBefore, int limit, CancellationToken cancellationToken = default);
+
+    Task<long> CountDeliveriesAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Returns the head row for (repo, PR, head SHA), creating it in <see cref="HeadStatus.Discovering"/> if absent.</summary>
+    Task<PullRequestHead> UpsertHeadAsync(RepoRef repo, int number, string headSha, string baseSha, string baseRef, string author, DateTimeOffset now, CancellationToken cancellationToken = default);
+
+    Task<PullRequestHead?> GetHeadAsync(long headId, CancellationToken cancellationToken = default);
+
+    Task<IReadOnlyList<PullRequestHead>> ListHeadsAsync(RepoRef repo, int number, CancellationToken cancellationToken = default);
+
+    Task SetHeadAggregateCheckRunAsync(long headId, long checkRunId, CancellationToken cancellationToken = default);
+
+    Task SetHeadStatusAsync(long headId, HeadStatus status, string? problems, DateTimeOffset now, CancellationToken cancellationToken = default);
+
+    /// <summary>Adds a project run in <see cref="RunStatus.Queued"/> unless one exists for (head, project); returns the row either way.</summary>
+    Task<ProjectRun> AddRunAsync(long headId, string projectPath, bool destroy, string planSha, string reasons, DateTimeOffset now, CancellationToken cancellationToken = default);
+
+    Task<ProjectRun?> GetRunAsync(long runId, CancellationToken cancellationToken = default);
+
+    Task<IReadOnlyList<ProjectRun>> ListRunsAsync(long headId, CancellationToken cancellationToken = default);
+
+    /// <summary>Runs in a non-final state (queued, planning), re-enqueued at start when jobs live in memory.</summary>
+    Task<IReadOnlyList<ProjectRun>> ListUnfinishedRunsAsync(CancellationToken cancellationToken = default);
+
+    Task SetRunCheckRunAsync(long runId, long checkRunId, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Moves a run from one of <paramref name="from"/> to <paramref name="update"/>'s status atomically; returns false
+    /// (and changes nothing) when the run is in another state — how jobs stay reentrant under at-least-once delivery.
+    /// </summary>
+    Task<bool> TransitionRunAsync(long runId, IReadOnlyCollection<RunStatus> from, RunUpdate update, CancellationToken cancellationToken = default);
+
+    /// <summary>Serialises work on one head (aggregate publication) across threads and processes.</summary>
+    Task<IAsyncDisposable> LockHeadAsync(long headId, CancellationToken cancellationToken = default);
+}
+
+/// <summary>The fields a transition sets. Null fields are left as they are.</summary>
+public sealed record RunUpdate(RunStatus Status, DateTimeOffset At)
+{
+    public bool IncrementAttempts { get; init; }
+    public bool SetStarted { get; init; }
+    public bool SetFinished { get; init; }
+    public string? PlanSha256 { get; init; }
+    public string? Fingerprint { get; init; }
+    public string? Summary { get; init; }
+    public string? Error { get; init; }
+}

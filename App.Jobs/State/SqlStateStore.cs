@@ -1,0 +1,434 @@
+using System.Collections.Concurrent;
+using System.Data.Common;
+using Ensemble.Jobs.Core;
+using Microsoft.Data.Sqlite;
+using Npgsql;
+
+namespace Ensemble.Jobs.State;
+
+/// <summary>
+/// One store over ADO.NET for both PostgreSQL (shared by many workers) and the embedded SQLite file. The SQL is the
+/// portable subset both speak (ON CONFLICT, RETURNING, @parameters); only DDL and locking differ by dialect.
+/// Timestamps are stored as Unix milliseconds so both dialects compare them the same way.
+/// </summary>
+public sealed class SqlStateStore : IStateStore, IAsyncDisposable
+{
+    private readonly Dialect _dialect;
+    private readonly NpgsqlDataSource? _postgres;
+    private readonly string? _sqliteConnectionString;
+    private readonly ConcurrentDictionary<long, SemaphoreSlim> _localLocks = new();
+
+    private enum Dialect { Postgres, Sqlite }
+
+    private SqlStateStore(Dialect dialect, NpgsqlDataSource? postgres, string? sqlite)
+    {
+        _dialect = dialect;
+        _postgres = postgres;
+        _sqliteConnectionString = sqlite;
+    }
+
+    public static SqlStateStore ForPostgres(string connectionString) =>
+        new(Dialect.Postgres, NpgsqlDataSource.Create(connectionString), null);
+
+    public static SqlStateStore ForSqlite(string databaseFile)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(databaseFile))!);
+        var builder = new SqliteConnectionStringBuilder { DataSource = databaseFile, DefaultTimeout = 30, Pooling = true };
+        return new(Dialect.Sqlite, null, builder.ToString());
+    }
+
+    public bool IsEmbedded => _dialect == Dialect.Sqlite;
+
+    private async Task<DbConnection> OpenAsync(CancellationToken ct)
+    {
+        if (_postgres is not null)
+        {
+            return await _postgres.OpenConnectionAsync(ct);
+        }
+
+        var connection = new SqliteConnection(_sqliteConnectionString);
+        await connection.OpenAsync(ct);
+        await using (var pragma = connection.CreateCommand())
+        {
+            pragma.CommandText = "PRAGMA busy_timeout = 30000; PRAGMA foreign_keys = ON;";
+            await pragma.ExecuteNonQueryAsync(ct);
+        }
+        return connection;
+    }
+
+    private static DbCommand Command(DbConnection connection, string sql, params (string Name, object? Value)[] parameters)
+    {
+        var command = connection.CreateCommand();
+        command.CommandText = sql;
+        foreach (var (name, value) in parameters)
+        {
+            var p = command.CreateParameter();
+            p.ParameterName = name;
+            p.Value = value ?? DBNull.Value;
+            command.Parameters.Add(p);
+        }
+        return command;
+    }
+
+    private async Task<int> ExecuteAsync(string sql, CancellationToken ct, params (string, object?)[] parameters)
+    {
+        await using var connection = await OpenAsync(ct);
+        await using var command = Command(connection, sql, parameters);
+        return await command.ExecuteNonQueryAsync(ct);
+    }
+
+    private async Task<List<T>> QueryAsync<T>(string sql, Func<DbDataReader, T> map, CancellationToken ct, params (string, object?)[] parameters)
+    {
+        await using var connection = await OpenAsync(ct);
+        await using var command = Command(connection, sql, parameters);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        var list = new List<T>();
+        while (await reader.ReadAsync(ct))
+        {
+            list.Add(map(reader));
+        }
+        return list;
+    }
+
+    private static long Ms(DateTimeOffset t) => t.ToUnixTimeMilliseconds();
+    private static DateTimeOffset? FromMs(DbDataReader r, int i) => r.IsDBNull(i) ? null : DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(i));
+    private static string? Str(DbDataReader r, int i) => r.IsDBNull(i) ? null : r.GetString(i);
+    private static long? Long(DbDataReader r, int i) => r.IsDBNull(i) ? null : r.GetInt64(i);
+
+    // ---- schema ------------------------------------------------------------------------------------------------
+
+    private string Identity => _dialect == Dialect.Postgres ? "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY" : "INTEGER PRIMARY KEY AUTOINCREMENT";
+
+    /// <summary>Migrations in order; each runs once, recorded in schema_version. Append, never edit.</summary>
+    private IReadOnlyList<string> Migrations =>
+    [
+        $"""
+        CREATE TABLE deliveries (
+            delivery_id TEXT PRIMARY KEY,
+            event TEXT NOT NULL,
+            action TEXT NULL,
+            installation_id BIGINT NULL,
+            repository TEXT NULL,
+            payload TEXT NOT NULL,
+            received_at BIGINT NOT NULL,
+            processed_at BIGINT NULL
+        );
+        CREATE INDEX deliveries_unprocessed ON deliveries (received_at) WHERE processed_at IS NULL;
+        CREATE TABLE pr_heads (
+            id {Identity},
+            installation_id BIGINT NOT NULL,
+            owner TEXT NOT NULL,
+            repo TEXT NOT NULL,
+            pr_number INTEGER NOT NULL,
+            head_sha TEXT NOT NULL,
+            base_sha TEXT NOT NULL,
+            base_ref TEXT NOT NULL,
+            author TEXT NOT NULL,
+            status TEXT NOT NULL,
+            aggregate_check_run_id BIGINT NULL,
+            problems TEXT NULL,
+            created_at BIGINT NOT NULL,
+            updated_at BIGINT NOT NULL,
+            UNIQUE (owner, repo, pr_number, head_sha)
+        );
+        CREATE TABLE project_runs (
+            id {Identity},
+            head_id BIGINT NOT NULL REFERENCES pr_heads (id),
+            project_path TEXT NOT NULL,
+            destroy INTEGER NOT NULL,
+            plan_sha TEXT NOT NULL,
+            status TEXT NOT NULL,
+            check_run_id BIGINT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            reasons TEXT NULL,
+            plan_sha256 TEXT NULL,
+            fingerprint TEXT NULL,
+            summary TEXT NULL,
+            error TEXT NULL,
+            created_at BIGINT NOT NULL,
+            updated_at BIGINT NOT NULL,
+            started_at BIGINT NULL,
+            finished_at BIGINT NULL,
+            UNIQUE (head_id, project_path)
+        );
+        CREATE INDEX project_runs_unfinished ON project_runs (status) WHERE status IN ('queued', 'planning');
+        """,
+    ];
+
+    public async Task MigrateAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var tx = await connection.BeginTransactionAsync(cancellationToken);
+        if (_dialect == Dialect.Postgres)
+        {
+            // Several workers may start at once: one migrates, the others wait and then find nothing to do.
+            await using var lockCommand = Command(connection, "SELECT pg_advisory_xact_lock(7468657);");
+            lockCommand.Transaction = tx;
+            await lockCommand.ExecuteNonQueryAsync(cancellationToken);
+        }
+        else
+        {
+            await using var wal = Command(connection, "PRAGMA journal_mode = WAL;");
+            await wal.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await using (var create = Command(connection, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);"))
+        {
+            create.Transaction = tx;
+            await create.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        long current;
+        await using (var read = Command(connection, "SELECT COALESCE(MAX(version), 0) FROM schema_version;"))
+        {
+            read.Transaction = tx;
+            current = Convert.ToInt64(await read.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        var migrations = Migrations;
+        if (current > migrations.Count)
+        {
+            throw new InvalidOperationException(
+                $"The database schema is version {current}, newer than this Ensemble ({migrations.Count}). Run the newer Ensemble or restore a matching database.");
+        }
+
+        for (var version = (int)current + 1; version <= migrations.Count; version++)
+        {
+            await using var migrate = Command(connection, migrations[version - 1]);
+            migrate.Transaction = tx;
+            await migrate.ExecuteNonQueryAsync(cancellationToken);
+            await using var record = Command(connection, "INSERT INTO schema_version (version) VALUES (@v);", ("@v", version));
+            record.Transaction = tx;
+            await record.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await tx.CommitAsync(cancellationToken);
+    }
+
+    // ---- deliveries --------------------------------------------------------------------------------------------
+
+    public async Task<bool> RecordDeliveryAsync(Delivery d, CancellationToken cancellationToken = default)
+    {
+        var inserted = await ExecuteAsync(
+            """
+            INSERT INTO deliveries (delivery_id, event, action, installation_id, repository, payload, received_at, processed_at)
+            VALUES (@id, @event, @action, @inst, @repo, @payload, @received, NULL)
+            ON CONFLICT (delivery_id) DO NOTHING;
+            """,
+            cancellationToken,
+            ("@id", d.DeliveryId), ("@event", d.Event), ("@action", d.Action), ("@inst", d.InstallationId),
+            ("@repo", d.Repository), ("@payload", d.Payload), ("@received", Ms(d.ReceivedAt)));
+        return inserted == 1;
+    }
+
+    public async Task<Delivery?> GetDeliveryAsync(string deliveryId, CancellationToken cancellationToken = default)
+    {
+        var rows = await QueryAsync(
+            "SELECT delivery_id, event, action, installation_id, repository, payload, received_at, processed_at FROM deliveries WHERE delivery_id = @id;",
+            r => new Delivery(r.GetString(0), r.GetString(1), Str(r, 2), Long(r, 3), Str(r, 4), r.GetString(5), FromMs(r, 6)!.Value, FromMs(r, 7)),
+            cancellationToken, ("@id", deliveryId));
+        return rows.Count == 0 ? null : rows[0];
+    }
+
+    public Task MarkDeliveryProcessedAsync(string deliveryId, DateTimeOffset at, CancellationToken cancellationToken = default) =>
+        ExecuteAsync("UPDATE deliveries SET processed_at = @at WHERE delivery_id = @id;", cancellationToken, ("@id", deliveryId), ("@at", Ms(at)));
+
+    public async Task<IReadOnlyList<string>> ListUnprocessedDeliveriesAsync(DateTimeOffset receivedBefore, int limit, CancellationToken cancellationToken = default) =>
+        await QueryAsync(
+            "SELECT delivery_id FROM deliveries WHERE processed_at IS NULL AND received_at < @before ORDER BY received_at LIMIT @limit;",
+            r => r.GetString(0), cancellationToken, ("@before", Ms(receivedBefore)), ("@limit", limit));
+
+    public async Task<long> CountDeliveriesAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = Command(connection, "SELECT COUNT(*) FROM deliveries;");
+        return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    // ---- heads -------------------------------------------------------------------------------------------------
+
+    private const string HeadColumns =
+        "id, installation_id, owner, repo, pr_number, head_sha, base_sha, base_ref, author, status, aggregate_check_run_id, problems";
+
+    private static PullRequestHead MapHead(DbDataReader r) => new()
+    {
+        Id = r.GetInt64(0),
+        Repo = new RepoRef(r.GetInt64(1), r.GetString(2), r.GetString(3)),
+        Number = r.GetInt32(4),
+        HeadSha = r.GetString(5),
+        BaseSha = r.GetString(6),
+        BaseRef = r.GetString(7),
+        Author = r.GetString(8),
+        Status = RunStatusNames.ParseHeadStatus(r.GetString(9)),
+        AggregateCheckRunId = Long(r, 10),
+        Problems = Str(r, 11),
+    };
+
+    public async Task<PullRequestHead> UpsertHeadAsync(RepoRef repo, int number, string headSha, string baseSha, string baseRef, string author, DateTimeOffset now, CancellationToken cancellationToken = default)
+    {
+        await ExecuteAsync(
+            """
+            INSERT INTO pr_heads (installation_id, owner, repo, pr_number, head_sha, base_sha, base_ref, author, status, created_at, updated_at)
+            VALUES (@inst, @owner, @repo, @pr, @head, @base, @baseRef, @author, 'discovering', @now, @now)
+            ON CONFLICT (owner, repo, pr_number, head_sha) DO NOTHING;
+            """,
+            cancellationToken,
+            ("@inst", repo.InstallationId), ("@owner", repo.Owner), ("@repo", repo.Name), ("@pr", number), ("@head", headSha),
+            ("@base", baseSha), ("@baseRef", baseRef), ("@author", author), ("@now", Ms(now)));
+        var rows = await QueryAsync(
+            $"SELECT {HeadColumns} FROM pr_heads WHERE owner = @owner AND repo = @repo AND pr_number = @pr AND head_sha = @head;",
+            MapHead, cancellationToken, ("@owner", repo.Owner), ("@repo", repo.Name), ("@pr", number), ("@head", headSha));
+        return rows[0];
+    }
+
+    public async Task<PullRequestHead?> GetHeadAsync(long headId, CancellationToken cancellationToken = default)
+    {
+        var rows = await QueryAsync($"SELECT {HeadColumns} FROM pr_heads WHERE id = @id;", MapHead, cancellationToken, ("@id", headId));
+        return rows.Count == 0 ? null : rows[0];
+    }
+
+    public async Task<IReadOnlyList<PullRequestHead>> ListHeadsAsync(RepoRef repo, int number, CancellationToken cancellationToken = default) =>
+        await QueryAsync(
+            $"SELECT {HeadColumns} FROM pr_heads WHERE owner = @owner AND repo = @repo AND pr_number = @pr ORDER BY id;",
+            MapHead, cancellationToken, ("@owner", repo.Owner), ("@repo", repo.Name), ("@pr", number));
+
+    public Task SetHeadAggregateCheckRunAsync(long headId, long checkRunId, CancellationToken cancellationToken = default) =>
+        ExecuteAsync("UPDATE pr_heads SET aggregate_check_run_id = @c WHERE id = @id;", cancellationToken, ("@id", headId), ("@c", checkRunId));
+
+    public Task SetHeadStatusAsync(long headId, HeadStatus status, string? problems, DateTimeOffset now, CancellationToken cancellationToken = default) =>
+        ExecuteAsync("UPDATE pr_heads SET status = @s, problems = @p, updated_at = @now WHERE id = @id;", cancellationToken,
+            ("@id", headId), ("@s", status.ToDb()), ("@p", problems), ("@now", Ms(now)));
+
+    // ---- runs --------------------------------------------------------------------------------------------------
+
+    private const string RunColumns =
+        "id, head_id, project_path, destroy, plan_sha, status, check_run_id, attempts, reasons, plan_sha256, fingerprint, summary, error, started_at, finished_at";
+
+    private static ProjectRun MapRun(DbDataReader r) => new()
+    {
+        Id = r.GetInt64(0),
+        HeadId = r.GetInt64(1),
+        ProjectPath = r.GetString(2),
+        Destroy = r.GetInt32(3) != 0,
+        PlanSha = r.GetString(4),
+        Status = RunStatusNames.ParseRunStatus(r.GetString(5)),
+        CheckRunId = Long(r, 6),
+        Attempts = r.GetInt32(7),
+        Reasons = Str(r, 8),
+        PlanSha256 = Str(r, 9),
+        Fingerprint = Str(r, 10),
+        Summary = Str(r, 11),
+        Error = Str(r, 12),
+        StartedAt = FromMs(r, 13),
+        FinishedAt = FromMs(r, 14),
+    };
+
+    public async Task<ProjectRun> AddRunAsync(long headId, string projectPath, bool destroy, string planSha, string reasons, DateTimeOffset now, CancellationToken cancellationToken = default)
+    {
+        await ExecuteAsync(
+            """
+            INSERT INTO project_runs (head_id, project_path, destroy, plan_sha, status, reasons, created_at, updated_at)
+            VALUES (@head, @path, @destroy, @sha, 'queued', @reasons, @now, @now)
+            ON CONFLICT (head_id, project_path) DO NOTHING;
+            """,
+            cancellationToken,
+            ("@head", headId), ("@path", projectPath), ("@destroy", destroy ? 1 : 0), ("@sha", planSha), ("@reasons", reasons), ("@now", Ms(now)));
+        var rows = await QueryAsync($"SELECT {RunColumns} FROM project_runs WHERE head_id = @head AND project_path = @path;",
+            MapRun, cancellationToken, ("@head", headId), ("@path", projectPath));
+        return rows[0];
+    }
+
+    public async Task<ProjectRun?> GetRunAsync(long runId, CancellationToken cancellationToken = default)
+    {
+        var rows = await QueryAsync($"SELECT {RunColumns} FROM project_runs WHERE id = @id;", MapRun, cancellationToken, ("@id", runId));
+        return rows.Count == 0 ? null : rows[0];
+    }
+
+    public async Task<IReadOnlyList<ProjectRun>> ListRunsAsync(long headId, CancellationToken cancellationToken = default) =>
+        await QueryAsync($"SELECT {RunColumns} FROM project_runs WHERE head_id = @head ORDER BY project_path;", MapRun, cancellationToken, ("@head", headId));
+
+    public async Task<IReadOnlyList<ProjectRun>> ListUnfinishedRunsAsync(CancellationToken cancellationToken = default) =>
+        await QueryAsync($"SELECT {RunColumns} FROM project_runs WHERE status IN ('queued', 'planning') ORDER BY id;", MapRun, cancellationToken);
+
+    public Task SetRunCheckRunAsync(long runId, long checkRunId, CancellationToken cancellationToken = default) =>
+        ExecuteAsync("UPDATE project_runs SET check_run_id = @c WHERE id = @id;", cancellationToken, ("@id", runId), ("@c", checkRunId));
+
+    public async Task<bool> TransitionRunAsync(long runId, IReadOnlyCollection<RunStatus> from, RunUpdate u, CancellationToken cancellationToken = default)
+    {
+        if (from.Count == 0)
+        {
+            throw new ArgumentException("A transition needs at least one state to come from.", nameof(from));
+        }
+
+        var parameters = new List<(string, object?)>
+        {
+            ("@id", runId), ("@status", u.Status.ToDb()), ("@at", Ms(u.At)),
+            ("@sha256", u.PlanSha256), ("@fp", u.Fingerprint), ("@summary", u.Summary), ("@error", u.Error),
+        };
+        var fromNames = new List<string>();
+        var i = 0;
+        foreach (var status in from)
+        {
+            var name = $"@from{i++}";
+            fromNames.Add(name);
+            parameters.Add((name, status.ToDb()));
+        }
+
+        var sql = $"""
+            UPDATE project_runs SET
+                status = @status,
+                updated_at = @at,
+                attempts = attempts + {(u.IncrementAttempts ? 1 : 0)},
+                started_at = {(u.SetStarted ? "@at" : "started_at")},
+                finished_at = {(u.SetFinished ? "@at" : "finished_at")},
+                plan_sha256 = COALESCE(@sha256, plan_sha256),
+                fingerprint = COALESCE(@fp, fingerprint),
+                summary = COALESCE(@summary, summary),
+                error = COALESCE(@error, error)
+            WHERE id = @id AND status IN ({string.Join(", ", fromNames)});
+            """;
+        return await ExecuteAsync(sql, cancellationToken, [.. parameters]) == 1;
+    }
+
+    // ---- locks -------------------------------------------------------------------------------------------------
+
+    public async Task<IAsyncDisposable> LockHeadAsync(long headId, CancellationToken cancellationToken = default)
+    {
+        if (_postgres is null)
+        {
+            // The embedded store serves exactly one process, so an in-process lock is the whole truth.
+            var semaphore = _localLocks.GetOrAdd(headId, _ => new SemaphoreSlim(1, 1));
+            await semaphore.WaitAsync(cancellationToken);
+            return new Releaser(() => { semaphore.Release(); return ValueTask.CompletedTask; });
+        }
+
+        // A session advisory lock dies with its connection, so a killed worker never leaves a head locked.
+        var connection = await _postgres.OpenConnectionAsync(cancellationToken);
+        await using (var command = Command(connection, "SELECT pg_advisory_lock(@k1, @k2);", ("@k1", 0x656E73), ("@k2", unchecked((int)headId))))
+        {
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+        return new Releaser(async () =>
+        {
+            await using (var unlock = Command(connection, "SELECT pg_advisory_unlock(@k1, @k2);", ("@k1", 0x656E73), ("@k2", unchecked((int)headId))))
+            {
+                await unlock.ExecuteNonQueryAsync();
+            }
+            await connection.DisposeAsync();
+        });
+    }
+
+    private sealed class Releaser(Func<ValueTask> release) : IAsyncDisposable
+    {
+        private int _released;
+        public ValueTask DisposeAsync() => Interlocked.Exchange(ref _released, 1) == 0 ? release() : ValueTask.CompletedTask;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_postgres is not null)
+        {
+            await _postgres.DisposeAsync();
+        }
+    }
+}

@@ -1,0 +1,107 @@
+using Ensemble.Jobs.Core;
+
+namespace Ensemble.Jobs.State;
+
+/// <summary>A webhook delivery as recorded before it is acknowledged. The delivery id identifies the event across redeliveries.</summary>
+public sealed record Delivery(string DeliveryId, string Event, string? Action, long? InstallationId, string? Repository, string Payload, DateTimeOffset ReceivedAt, DateTimeOffset? ProcessedAt);
+
+/// <summary>One head commit of one pull request: the unit the aggregate check run <c>ensemble</c> reports on.</summary>
+public sealed record PullRequestHead
+{
+    public required long Id { get; init; }
+    public required RepoRef Repo { get; init; }
+    public required int Number { get; init; }
+    public required string HeadSha { get; init; }
+    public required string BaseSha { get; init; }
+    public required string BaseRef { get; init; }
+    public required string Author { get; init; }
+    public required HeadStatus Status { get; init; }
+    public long? AggregateCheckRunId { get; init; }
+    /// <summary>Problems found while discovering (missing module dirs, cycles), shown on the aggregate.</summary>
+    public string? Problems { get; init; }
+}
+
+public enum HeadStatus { Discovering, Discovered, DiscoveryFailed, Superseded, Closed }
+
+/// <summary>A project's plan for one pull-request head: the row behind one <c>ensemble: &lt;path&gt;</c> check run.</summary>
+public sealed record ProjectRun
+{
+    public required long Id { get; init; }
+    public required long HeadId { get; init; }
+    public required string ProjectPath { get; init; }
+    public required bool Destroy { get; init; }
+    /// <summary>The commit whose files are planned: the head, or for a deleted project the merge base.</summary>
+    public required string PlanSha { get; init; }
+    public required RunStatus Status { get; init; }
+    public long? CheckRunId { get; init; }
+    public int Attempts { get; init; }
+    public string? Reasons { get; init; }
+    public string? PlanSha256 { get; init; }
+    public string? Fingerprint { get; init; }
+    /// <summary>Counts line of the plan ("+1 ~0 ±0 −0"), kept so the aggregate can list it without reading artifacts.</summary>
+    public string? Summary { get; init; }
+    public string? Error { get; init; }
+    public DateTimeOffset? StartedAt { get; init; }
+    public DateTimeOffset? FinishedAt { get; init; }
+}
+
+/// <summary>Per (PR, project) states of DESIGN.md's state machine.</summary>
+public enum RunStatus
+{
+    Queued, Planning, NoChanges, AwaitingApproval, Failed, Approved, Superseded, Applying, Applied, ApplyFailed, Abandoned,
+}
+
+public static class RunStatusNames
+{
+    public static string ToDb(this RunStatus s) => s switch
+    {
+        RunStatus.Queued => "queued",
+        RunStatus.Planning => "planning",
+        RunStatus.NoChanges => "no_changes",
+        RunStatus.AwaitingApproval => "awaiting_approval",
+        RunStatus.Failed => "failed",
+        RunStatus.Approved => "approved",
+        RunStatus.Superseded => "superseded",
+        RunStatus.Applying => "applying",
+        RunStatus.Applied => "applied",
+        RunStatus.ApplyFailed => "apply_failed",
+        RunStatus.Abandoned => "abandoned",
+        _ => throw new ArgumentOutOfRangeException(nameof(s)),
+    };
+
+    public static RunStatus ParseRunStatus(string s) => s switch
+    {
+        "queued" => RunStatus.Queued,
+        "planning" => RunStatus.Planning,
+        "no_changes" => RunStatus.NoChanges,
+        "awaiting_approval" => RunStatus.AwaitingApproval,
+        "failed" => RunStatus.Failed,
+        "approved" => RunStatus.Approved,
+        "superseded" => RunStatus.Superseded,
+        "applying" => RunStatus.Applying,
+        "applied" => RunStatus.Applied,
+        "apply_failed" => RunStatus.ApplyFailed,
+        "abandoned" => RunStatus.Abandoned,
+        _ => throw new FormatException($"Unknown run status '{s}' in the database."),
+    };
+
+    public static string ToDb(this HeadStatus s) => s switch
+    {
+        HeadStatus.Discovering => "discovering",
+        HeadStatus.Discovered => "discovered",
+        HeadStatus.DiscoveryFailed => "discovery_failed",
+        HeadStatus.Superseded => "superseded",
+        HeadStatus.Closed => "closed",
+        _ => throw new ArgumentOutOfRangeException(nameof(s)),
+    };
+
+    public static HeadStatus ParseHeadStatus(string s) => s switch
+    {
+        "discovering" => HeadStatus.Discovering,
+        "discovered" => HeadStatus.Discovered,
+        "discovery_failed" => HeadStatus.DiscoveryFailed,
+        "superseded" => HeadStatus.Superseded,
+        "closed" => HeadStatus.Closed,
+        _ => throw new FormatException($"Unknown head status '{s}' in the database."),
+    };
+}

@@ -1,0 +1,84 @@
+using Ensemble.Jobs.Core;
+using Ensemble.Jobs.State;
+
+namespace Ensemble.Tests.Core;
+
+public sealed class AggregateStatusTests
+{
+    private static ProjectStatusView P(string path, RunStatus status) => new(path, status, "+1 ~0 ±0 −0", false);
+
+    public static TheoryData<RunStatus[], CheckStatus, CheckConclusion?> Cases => new()
+    {
+        { [RunStatus.Queued, RunStatus.NoChanges], CheckStatus.InProgress, null },
+        { [RunStatus.Planning, RunStatus.Failed], CheckStatus.InProgress, null },
+        { [RunStatus.Failed, RunStatus.AwaitingApproval], CheckStatus.Completed, CheckConclusion.Failure },
+        { [RunStatus.AwaitingApproval, RunStatus.NoChanges], CheckStatus.Completed, CheckConclusion.ActionRequired },
+        { [RunStatus.Approved, RunStatus.AwaitingApproval], CheckStatus.Completed, CheckConclusion.ActionRequired },
+        { [RunStatus.Approved, RunStatus.NoChanges], CheckStatus.Completed, CheckConclusion.Success },
+        { [RunStatus.NoChanges], CheckStatus.Completed, CheckConclusion.Success },
+    };
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Compute_ProjectStates_GateAsDesigned(RunStatus[] states, CheckStatus status, CheckConclusion? conclusion)
+    {
+        var projects = states.Select((s, i) => P($"p{i}", s)).ToList();
+
+        var result = AggregateStatus.Compute(HeadStatus.Discovered, projects, null);
+
+        Assert.Equal(status, result.Status);
+        Assert.Equal(conclusion, result.Conclusion);
+    }
+
+    [Fact]
+    public void Compute_NoProjects_SucceedsSayingNothingChanged()
+    {
+        var result = AggregateStatus.Compute(HeadStatus.Discovered, [], null);
+
+        Assert.Equal(CheckConclusion.Success, result.Conclusion);
+        Assert.Equal("No Terraform projects changed", result.Output.Title);
+    }
+
+    [Fact]
+    public void Compute_WhileDiscovering_InProgressWithoutConclusion()
+    {
+        var result = AggregateStatus.Compute(HeadStatus.Discovering, [], null);
+
+        Assert.Equal(CheckStatus.InProgress, result.Status);
+        Assert.Null(result.Conclusion);
+    }
+
+    [Fact]
+    public void Compute_DiscoveryFailed_FailsWithTheReasonAndWhatToDo()
+    {
+        var result = AggregateStatus.Compute(HeadStatus.DiscoveryFailed, [], "fatal: bad object abc");
+
+        Assert.Equal(CheckConclusion.Failure, result.Conclusion);
+        Assert.Contains("fatal: bad object abc", result.Output.Summary, StringComparison.Ordinal);
+        Assert.Contains("/ensemble replan", result.Output.Summary, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Compute_AwaitingApproval_ListsEveryProjectAndProblems()
+    {
+        var result = AggregateStatus.Compute(HeadStatus.Discovered,
+            [P("envs/dev", RunStatus.AwaitingApproval), P("envs/prod", RunStatus.NoChanges)], "- module dir missing: modules/x");
+
+        Assert.Contains("`envs/dev`", result.Output.Summary, StringComparison.Ordinal);
+        Assert.Contains("`envs/prod`", result.Output.Summary, StringComparison.Ordinal);
+        Assert.Contains("module dir missing", result.Output.Summary, StringComparison.Ordinal);
+        Assert.Equal("1 project awaiting approval", result.Output.Title);
+    }
+
+    [Theory]
+    [InlineData(new[] { RunStatus.Queued }, HeadStatus.Discovered)]
+    [InlineData(new[] { RunStatus.Planning, RunStatus.AwaitingApproval }, HeadStatus.Discovered)]
+    [InlineData(new RunStatus[0], HeadStatus.Discovering)]
+    public void Compute_AnythingPending_NeverNeutralNorSuccess(RunStatus[] states, HeadStatus head)
+    {
+        var result = AggregateStatus.Compute(head, states.Select((s, i) => P($"p{i}", s)).ToList(), null);
+
+        Assert.NotEqual(CheckStatus.Completed, result.Status);
+        Assert.Null(result.Conclusion);
+    }
+}

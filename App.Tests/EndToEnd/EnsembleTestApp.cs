@@ -1,0 +1,155 @@
+using System.Net;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json.Nodes;
+using Ensemble.App.Hosting;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Ensemble.Tests.EndToEnd;
+
+/// <summary>
+/// The real Ensemble host on a loopback port, wired to real PostgreSQL, a real S3 server, real git repositories on
+/// disk, the stand-in terraform and a WireMock GitHub.
+/// </summary>
+public sealed class EnsembleTestApp : IAsyncDisposable
+{
+    public const string WebhookSecret = "It's a Secret to Everybody";
+    public const long InstallationId = 4242;
+
+    private static readonly Lazy<string> PrivateKeyPem = new(() => RSA.Create(2048).ExportRSAPrivateKeyPem());
+
+    private readonly HttpClient _http = new();
+
+    private EnsembleTestApp(WebApplication app, FakeGitHub github, string workDirectory, string reposRoot, Uri address)
+    {
+        App = app;
+        GitHub = github;
+        WorkDirectory = workDirectory;
+        ReposRoot = reposRoot;
+        Address = address;
+    }
+
+    public WebApplication App { get; }
+    public FakeGitHub GitHub { get; }
+    public string WorkDirectory { get; }
+    public string ReposRoot { get; }
+    public Uri Address { get; }
+
+    public T Service<T>() where T : notnull => App.Services.GetRequiredService<T>();
+
+    public static async Task<EnsembleTestApp> StartAsync(
+        string postgres, string s3ServiceUrl, string bucket, IDictionary<string, string?>? overrides = null)
+    {
+        var root = Path.Combine(Path.GetTempPath(), "ensemble-e2e-" + Guid.NewGuid().ToString("n")[..12]);
+        var reposRoot = Path.Combine(root, "remotes");
+        var work = Path.Combine(root, "work");
+        Directory.CreateDirectory(reposRoot);
+        var github = new FakeGitHub();
+        var settings = new Dictionary<string, string?>
+        {
+            ["GitHub:AppId"] = "1",
+            ["GitHub:PrivateKey"] = PrivateKeyPem.Value,
+            ["GitHub:WebhookSecret"] = WebhookSecret,
+            ["GitHub:ApiUrl"] = github.ApiUrl,
+            ["GitHub:GitUrl"] = new Uri(reposRoot + "/").AbsoluteUri,
+            ["Database:ConnectionString"] = postgres,
+            ["Artifacts:S3:Bucket"] = bucket,
+            ["Artifacts:S3:ServiceUrl"] = s3ServiceUrl,
+            ["Artifacts:S3:Region"] = "us-east-1",
+            ["Artifacts:S3:AccessKey"] = "S3RVER",
+            ["Artifacts:S3:SecretKey"] = "S3RVER",
+            ["Terraform:Binary"] = Ensemble.Tests.TerraformSim.SimBinary.Path,
+            ["Terraform:Runner"] = "process",
+            ["Ensemble:WorkDirectory"] = work,
+            ["Ensemble:Workers"] = "4",
+            ["Dashboard:Password"] = "dashboard-test-password",
+            ["Logging:LogLevel:Default"] = "Warning",
+            ["Logging:LogLevel:Hangfire"] = "Warning",
+            ["urls"] = "http://127.0.0.1:0",
+        };
+        foreach (var (key, value) in overrides ?? new Dictionary<string, string?>())
+        {
+            settings[key] = value;
+        }
+
+        var app = await EnsembleApp.BuildAsync([], configuration => configuration.AddInMemoryCollection(settings));
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        return new EnsembleTestApp(app, github, work, reposRoot, new Uri(address));
+    }
+
+    public TestRepository CreateRepository(string owner = "octo-org", string name = "infra") =>
+        TestRepository.Create(ReposRoot, owner, name);
+
+    /// <summary>Signs the body like GitHub (X-Hub-Signature-256) and posts it to the webhook endpoint.</summary>
+    public async Task<HttpResponseMessage> SendWebhookAsync(string @event, string body, string? deliveryId = null, string? signature = null)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(Address, "/api/github/webhooks"))
+        {
+            Content = new StringContent(body, Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Add("X-GitHub-Event", @event);
+        request.Headers.Add("X-GitHub-Delivery", deliveryId ?? Guid.NewGuid().ToString());
+        request.Headers.Add("X-Hub-Signature-256", signature ?? Sign(body, WebhookSecret));
+        request.Headers.UserAgent.ParseAdd("GitHub-Hookshot/e2e");
+        return await _http.SendAsync(request);
+    }
+
+    public static string Sign(string body, string secret) =>
+        "sha256=" + Convert.ToHexStringLower(HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), Encoding.UTF8.GetBytes(body)));
+
+    /// <summary>GitHub's own pull_request payload (octokit/webhooks example), pointed at the test repository.</summary>
+    public static string PullRequestPayload(string action, TestRepository repo, int number, string baseSha, string headSha,
+        string headRef = "feature", string author = "alice", bool merged = false)
+    {
+        var file = action switch
+        {
+            "opened" => "opened.json",
+            "synchronize" => "synchronize.json",
+            "closed" => "closed.json",
+            "reopened" => "reopened.json",
+            _ => "opened.json",
+        };
+        var payload = JsonNode.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Fixtures", "webhooks", "pull_request", file)))!.AsObject();
+        payload["action"] = action;
+        payload["installation"] = new JsonObject { ["id"] = InstallationId };
+        var repository = payload["repository"]!.AsObject();
+        repository["name"] = repo.Name;
+        repository["full_name"] = repo.FullName;
+        repository["owner"]!["login"] = repo.Owner;
+        repository["default_branch"] = "main";
+        var pr = payload["pull_request"]!.AsObject();
+        pr["number"] = number;
+        pr["merged"] = merged;
+        pr["user"]!["login"] = author;
+        pr["head"]!["sha"] = headSha;
+        pr["head"]!["ref"] = headRef;
+        pr["head"]!["repo"] = repository.DeepClone();
+        pr["base"]!["sha"] = baseSha;
+        pr["base"]!["ref"] = "main";
+        pr["base"]!["repo"] = repository.DeepClone();
+        payload["number"] = number;
+        return payload.ToJsonString();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await App.StopAsync();
+        await App.DisposeAsync();
+        GitHub.Dispose();
+        _http.Dispose();
+        try
+        {
+            Directory.Delete(Path.GetDirectoryName(WorkDirectory)!, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    public static HttpStatusCode Status(HttpResponseMessage response) => response.StatusCode;
+}

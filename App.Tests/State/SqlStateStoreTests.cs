@@ -1,0 +1,140 @@
+using Ensemble.Jobs.Core;
+using Ensemble.Jobs.State;
+using Ensemble.Tests.Infrastructure;
+
+namespace Ensemble.Tests.State;
+
+/// <summary>The same contract on both dialects: PostgreSQL (real server) and the embedded SQLite file.</summary>
+public abstract class SqlStateStoreContract : IAsyncLifetime
+{
+    private static readonly DateTimeOffset T0 = new(2026, 1, 2, 3, 4, 5, TimeSpan.Zero);
+    private static readonly RepoRef Repo = new(1, "octo-org", "infra");
+
+    protected SqlStateStore Store { get; private set; } = null!;
+
+    protected abstract Task<SqlStateStore> CreateAsync();
+
+    public async Task InitializeAsync()
+    {
+        Store = await CreateAsync();
+        await Store.MigrateAsync();
+    }
+
+    public async Task DisposeAsync() => await Store.DisposeAsync();
+
+    private static Delivery D(string id) => new(id, "pull_request", "opened", 1, "octo-org/infra", "{}", T0, null);
+
+    [Fact]
+    public async Task RecordDelivery_SameIdTwice_SecondIsARedelivery()
+    {
+        Assert.True(await Store.RecordDeliveryAsync(D("d-1")));
+        Assert.False(await Store.RecordDeliveryAsync(D("d-1")));
+        Assert.Equal(1, await Store.CountDeliveriesAsync());
+    }
+
+    [Fact]
+    public async Task Deliveries_UnprocessedUntilMarked()
+    {
+        await Store.RecordDeliveryAsync(D("d-1"));
+        await Store.RecordDeliveryAsync(D("d-2"));
+        await Store.MarkDeliveryProcessedAsync("d-1", T0.AddSeconds(1));
+
+        Assert.Equal(["d-2"], await Store.ListUnprocessedDeliveriesAsync(T0.AddMinutes(1), 10));
+        Assert.Equal(T0.AddSeconds(1), (await Store.GetDeliveryAsync("d-1"))!.ProcessedAt);
+    }
+
+    [Fact]
+    public async Task MigrateAsync_RunTwice_KeepsData()
+    {
+        await Store.RecordDeliveryAsync(D("d-1"));
+        await Store.MigrateAsync();
+        Assert.NotNull(await Store.GetDeliveryAsync("d-1"));
+    }
+
+    [Fact]
+    public async Task UpsertHeadAndAddRun_Repeated_ReturnSameRows()
+    {
+        var head = await Store.UpsertHeadAsync(Repo, 7, "head1", "base1", "main", "alice", T0);
+        var again = await Store.UpsertHeadAsync(Repo, 7, "head1", "base1", "main", "alice", T0);
+        Assert.Equal(head.Id, again.Id);
+        Assert.Equal(HeadStatus.Discovering, head.Status);
+
+        var run = await Store.AddRunAsync(head.Id, "envs/dev", false, "head1", "changed", T0);
+        var runAgain = await Store.AddRunAsync(head.Id, "envs/dev", true, "other", "other", T0);
+        Assert.Equal(run.Id, runAgain.Id);
+        Assert.False(runAgain.Destroy);
+        Assert.Equal(RunStatus.Queued, run.Status);
+        Assert.Single(await Store.ListRunsAsync(head.Id));
+    }
+
+    [Fact]
+    public async Task TransitionRun_FromWrongState_RefusedAndNothingChanges()
+    {
+        var head = await Store.UpsertHeadAsync(Repo, 7, "h", "b", "main", "alice", T0);
+        var run = await Store.AddRunAsync(head.Id, "envs/dev", false, "h", "changed", T0);
+
+        Assert.True(await Store.TransitionRunAsync(run.Id, [RunStatus.Queued], new RunUpdate(RunStatus.Planning, T0) { IncrementAttempts = true, SetStarted = true }));
+        Assert.False(await Store.TransitionRunAsync(run.Id, [RunStatus.Queued], new RunUpdate(RunStatus.Planning, T0) { IncrementAttempts = true }));
+        Assert.True(await Store.TransitionRunAsync(run.Id, [RunStatus.Planning],
+            new RunUpdate(RunStatus.AwaitingApproval, T0.AddSeconds(3)) { SetFinished = true, Fingerprint = "fp", PlanSha256 = "sha", Summary = "+1" }));
+
+        var stored = (await Store.GetRunAsync(run.Id))!;
+        Assert.Equal(RunStatus.AwaitingApproval, stored.Status);
+        Assert.Equal(1, stored.Attempts);
+        Assert.Equal("fp", stored.Fingerprint);
+        Assert.Equal(T0, stored.StartedAt);
+        Assert.Equal(T0.AddSeconds(3), stored.FinishedAt);
+        Assert.Empty(await Store.ListUnfinishedRunsAsync());
+    }
+
+    [Fact]
+    public async Task LockHead_SecondLockWaitsForTheFirst()
+    {
+        var head = await Store.UpsertHeadAsync(Repo, 7, "h", "b", "main", "alice", T0);
+        var first = await Store.LockHeadAsync(head.Id);
+        var secondTask = Store.LockHeadAsync(head.Id);
+        await Task.Delay(200);
+        Assert.False(secondTask.IsCompleted);
+
+        await first.DisposeAsync();
+        await using var second = await secondTask.WaitAsync(TimeSpan.FromSeconds(10));
+    }
+}
+
+[Trait("Category", Categories.Integration)]
+public sealed class PostgresStateStoreTests(PostgresFixture postgres) : SqlStateStoreContract, IClassFixture<PostgresFixture>
+{
+    protected override async Task<SqlStateStore> CreateAsync() => SqlStateStore.ForPostgres(await postgres.CreateDatabaseAsync());
+
+    [Fact]
+    public async Task MigrateAsync_ManyProcessesAtOnce_AllSucceed()
+    {
+        var connection = await postgres.CreateDatabaseAsync();
+        var stores = Enumerable.Range(0, 4).Select(_ => SqlStateStore.ForPostgres(connection)).ToList();
+
+        await Task.WhenAll(stores.Select(s => s.MigrateAsync()));
+
+        Assert.True(await stores[0].RecordDeliveryAsync(new Delivery("x", "ping", null, null, null, "{}", DateTimeOffset.UnixEpoch, null)));
+        foreach (var s in stores)
+        {
+            await s.DisposeAsync();
+        }
+    }
+}
+
+public sealed class SqliteStateStoreTests : SqlStateStoreContract
+{
+    private readonly string _directory = Path.Combine(Path.GetTempPath(), "ensemble-sqlite-" + Guid.NewGuid().ToString("n"));
+
+    protected override Task<SqlStateStore> CreateAsync() => Task.FromResult(SqlStateStore.ForSqlite(Path.Combine(_directory, "state.db")));
+
+    [Fact]
+    public async Task Restart_SameFile_StateKept()
+    {
+        await Store.RecordDeliveryAsync(new Delivery("kept", "ping", null, null, null, "{}", DateTimeOffset.UnixEpoch, null));
+        await using var reopened = SqlStateStore.ForSqlite(Path.Combine(_directory, "state.db"));
+        await reopened.MigrateAsync();
+
+        Assert.NotNull(await reopened.GetDeliveryAsync("kept"));
+    }
+}

@@ -1,0 +1,174 @@
+using Ensemble.App.Dashboard;
+using Ensemble.Jobs.Artifacts;
+using Ensemble.Jobs.Core;
+using Ensemble.Jobs.Git;
+using Ensemble.Jobs.Jobs;
+using Ensemble.Jobs.State;
+using Ensemble.Jobs.Terraform;
+using Hangfire;
+using Hangfire.PostgreSql;
+using Microsoft.Extensions.Options;
+
+namespace Ensemble.App.Hosting;
+
+public static class StateAndJobs
+{
+    /// <summary>State in PostgreSQL when <c>Database:ConnectionString</c> is set, else the embedded SQLite file.</summary>
+    public static IServiceCollection AddEnsembleState(this IServiceCollection services, IConfiguration configuration)
+    {
+        var connectionString = configuration["Database:ConnectionString"];
+        services.AddSingleton(sp =>
+        {
+            if (!string.IsNullOrWhiteSpace(connectionString))
+            {
+                return SqlStateStore.ForPostgres(connectionString);
+            }
+
+            var work = sp.GetRequiredService<IOptions<EnsembleOptions>>().Value.WorkDirectory;
+            return SqlStateStore.ForSqlite(Path.Combine(Path.GetFullPath(work), "state", "ensemble.db"));
+        });
+        services.AddSingleton<IStateStore>(sp => sp.GetRequiredService<SqlStateStore>());
+        return services;
+    }
+
+    /// <summary>Artifacts in S3 when <c>Artifacts:S3:Bucket</c> is set, else under <c>Artifacts:Directory</c>.</summary>
+    public static IServiceCollection AddEnsembleArtifacts(this IServiceCollection services, IConfiguration configuration)
+    {
+        var s3 = configuration.GetSection("Artifacts:S3");
+        services.AddSingleton<IArtifactStore>(sp =>
+        {
+            if (!string.IsNullOrWhiteSpace(s3["Bucket"]))
+            {
+                return new S3ArtifactStore(new S3ArtifactOptions(s3["Bucket"]!, NullIfEmpty(s3["ServiceUrl"]), NullIfEmpty(s3["Region"]))
+                {
+                    AccessKey = NullIfEmpty(s3["AccessKey"]),
+                    SecretKey = NullIfEmpty(s3["SecretKey"]),
+                    ServerSideEncryption = bool.TryParse(s3["ServerSideEncryption"], out var sse) ? sse : string.IsNullOrEmpty(s3["ServiceUrl"]),
+                });
+            }
+
+            var work = sp.GetRequiredService<IOptions<EnsembleOptions>>().Value.WorkDirectory;
+            var directory = configuration["Artifacts:Directory"];
+            return new FileArtifactStore(string.IsNullOrWhiteSpace(directory) ? Path.Combine(Path.GetFullPath(work), "artifacts") : directory);
+        });
+        return services;
+    }
+
+    /// <summary>Hangfire storage, the worker server (roles all/worker) and the jobs with what they run.</summary>
+    public static IServiceCollection AddEnsembleJobs(this IServiceCollection services, IConfiguration configuration)
+    {
+        var ensemble = configuration.GetSection(EnsembleOptions.Section).Get<EnsembleOptions>() ?? new EnsembleOptions();
+        var connectionString = configuration["Database:ConnectionString"];
+
+        services.AddHangfire(config =>
+        {
+            config.SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
+                .UseSimpleAssemblyNameTypeSerializer()
+                .UseRecommendedSerializerSettings();
+            if (!string.IsNullOrWhiteSpace(connectionString))
+            {
+                config.UsePostgreSqlStorage(c => c.UseNpgsqlConnection(connectionString), new PostgreSqlStorageOptions
+                {
+                    // LISTEN/NOTIFY starts a job in milliseconds instead of the 15 s default poll.
+                    EnableLongPolling = true,
+                    // A killed worker's job is taken over after InvisibilityTimeout of silence, not 30 min.
+                    UseSlidingInvisibilityTimeout = true,
+                    InvisibilityTimeout = TimeSpan.FromMinutes(5),
+                    PrepareSchemaIfNecessary = true,
+                });
+            }
+            else
+            {
+                config.UseInMemoryStorage();
+            }
+        });
+
+        if (ensemble.RunsWorker)
+        {
+            services.AddHangfireServer(options =>
+            {
+                options.WorkerCount = ensemble.Workers;
+                options.ServerName = $"ensemble-{Environment.MachineName}-{Environment.ProcessId}";
+                options.ShutdownTimeout = TimeSpan.FromSeconds(30);
+            });
+        }
+
+        services.AddOptions<EnsembleOptions>().BindConfiguration(EnsembleOptions.Section);
+        services.AddOptions<TerraformOptions>().BindConfiguration(TerraformOptions.Section);
+        services.AddSingleton(sp =>
+        {
+            var work = sp.GetRequiredService<IOptions<EnsembleOptions>>().Value.WorkDirectory;
+            var gitUrl = configuration["GitHub:GitUrl"] is { Length: > 0 } url ? url : "https://github.com/";
+            return new GitMirrorOptions(Path.GetFullPath(work), gitUrl);
+        });
+        services.AddSingleton<GitMirror>();
+        services.AddSingleton<ProjectFinder>();
+        services.AddSingleton<ITerraformRunner>(sp => new ProcessTerraformRunner(sp.GetRequiredService<IOptions<TerraformOptions>>().Value));
+        services.AddSingleton(sp => new SecretMasker(KnownSecrets(configuration)));
+        services.AddSingleton<AggregatePublisher>();
+        services.AddTransient<DeliveryJob>();
+        services.AddTransient<DiscoverJob>();
+        services.AddTransient<PlanJob>();
+        services.AddHostedService<RecoveryService>();
+        return services;
+    }
+
+    /// <summary>Every configured value that must never reach a log, an artifact or a check run.</summary>
+    private static IEnumerable<string?> KnownSecrets(IConfiguration configuration)
+    {
+        yield return configuration["GitHub:WebhookSecret"];
+        yield return configuration["GitHub:PrivateKey"];
+        yield return configuration["Dashboard:Password"];
+        yield return configuration["Artifacts:S3:SecretKey"];
+        foreach (var child in configuration.GetSection("Terraform:Environment").GetChildren())
+        {
+            yield return child.Value;
+        }
+
+        if (configuration["Database:ConnectionString"] is { Length: > 0 } db)
+        {
+            var builder = new Npgsql.NpgsqlConnectionStringBuilder(db);
+            yield return builder.Password;
+        }
+    }
+
+    private static string? NullIfEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;
+}
+
+/// <summary>
+/// With in-memory jobs (the embedded default) a restart forgets the queue, so unfinished work is re-enqueued from state:
+/// deliveries recorded but not processed, and runs still queued or planning. With PostgreSQL, Hangfire keeps the queue.
+/// </summary>
+public sealed partial class RecoveryService(
+    SqlStateStore state, IBackgroundJobClient jobs, TimeProvider time, IOptions<EnsembleOptions> options, ILogger<RecoveryService> logger) : IHostedService
+{
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (!state.IsEmbedded || !options.Value.RunsWorker)
+        {
+            return;
+        }
+
+        var deliveries = await state.ListUnprocessedDeliveriesAsync(time.GetUtcNow(), 10_000, cancellationToken);
+        foreach (var id in deliveries)
+        {
+            jobs.Enqueue<DeliveryJob>(job => job.RunAsync(id, CancellationToken.None));
+        }
+
+        var runs = await state.ListUnfinishedRunsAsync(cancellationToken);
+        foreach (var run in runs)
+        {
+            jobs.Enqueue<PlanJob>(job => job.RunAsync(run.Id, CancellationToken.None));
+        }
+
+        if (deliveries.Count + runs.Count > 0)
+        {
+            LogRecovered(logger, deliveries.Count, runs.Count);
+        }
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Re-enqueued unfinished work after a restart: {Deliveries} deliveries, {Runs} plans")]
+    private static partial void LogRecovered(ILogger logger, int deliveries, int runs);
+}

@@ -1,0 +1,89 @@
+using System.Text.Json;
+using Ensemble.Jobs.Jobs;
+using Ensemble.Jobs.State;
+using Hangfire;
+using Microsoft.Extensions.Primitives;
+using Octokit.Webhooks;
+using Octokit.Webhooks.AspNetCore;
+
+namespace Ensemble.App.Webhooks;
+
+/// <summary>
+/// Records each signed delivery by its <c>X-GitHub-Delivery</c> id and enqueues its processing; nothing else.
+/// Octokit.Webhooks awaits this before answering GitHub (which waits 10 s at most), so git and terraform never run here.
+/// A redelivery (same id) is acknowledged and not processed again.
+/// </summary>
+public sealed partial class EnsembleWebhookProcessor(
+    IStateStore state, IBackgroundJobClient jobs, TimeProvider time, ILogger<EnsembleWebhookProcessor> logger) : WebhookEventProcessor
+{
+    public override async ValueTask ProcessWebhookAsync(IDictionary<string, StringValues> headers, string body, CancellationToken cancellationToken = default)
+    {
+        var deliveryId = Header(headers, "X-GitHub-Delivery");
+        var eventName = Header(headers, "X-GitHub-Event");
+        if (string.IsNullOrEmpty(deliveryId) || string.IsNullOrEmpty(eventName))
+        {
+            throw new BadHttpRequestException("A GitHub webhook needs the X-GitHub-Delivery and X-GitHub-Event headers.");
+        }
+
+        string? action = null;
+        long? installationId = null;
+        string? repository = null;
+        try
+        {
+            using var document = JsonDocument.Parse(body);
+            var root = document.RootElement;
+            action = root.TryGetProperty("action", out var a) && a.ValueKind == JsonValueKind.String ? a.GetString() : null;
+            if (root.TryGetProperty("installation", out var i) && i.ValueKind == JsonValueKind.Object && i.TryGetProperty("id", out var id) && id.TryGetInt64(out var value))
+            {
+                installationId = value;
+            }
+
+            if (root.TryGetProperty("repository", out var r) && r.ValueKind == JsonValueKind.Object && r.TryGetProperty("full_name", out var name))
+            {
+                repository = name.GetString();
+            }
+        }
+        catch (JsonException)
+        {
+            throw new BadHttpRequestException("The webhook body is not JSON.");
+        }
+
+        var recorded = await state.RecordDeliveryAsync(
+            new Delivery(deliveryId, eventName, action, installationId, repository, body, time.GetUtcNow(), null), cancellationToken);
+        if (!recorded)
+        {
+            LogRedelivery(logger, deliveryId, eventName);
+            return;
+        }
+
+        jobs.Enqueue<DeliveryJob>(job => job.RunAsync(deliveryId, CancellationToken.None));
+    }
+
+    private static string? Header(IDictionary<string, StringValues> headers, string name)
+    {
+        foreach (var (key, value) in headers)
+        {
+            if (string.Equals(key, name, StringComparison.OrdinalIgnoreCase))
+            {
+                return value.ToString();
+            }
+        }
+        return null;
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Delivery {DeliveryId} ({Event}) was already recorded: acknowledged, not processed again")]
+    private static partial void LogRedelivery(ILogger logger, string deliveryId, string @event);
+}
+
+public static class WebhookExtensions
+{
+    public const string Path = "/api/github/webhooks";
+
+    public static IServiceCollection AddEnsembleWebhooks(this IServiceCollection services) =>
+        services.AddSingleton<WebhookEventProcessor, EnsembleWebhookProcessor>();
+
+    public static IEndpointConventionBuilder MapEnsembleWebhooks(this IEndpointRouteBuilder endpoints, string secret) =>
+        // The secret is never empty here: configuration validation refuses to start without it, because
+        // Octokit.Webhooks treats unsigned requests as valid when no secret is set.
+        endpoints.MapGitHubWebhooks(Path, secret);
+}
