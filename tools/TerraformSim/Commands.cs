@@ -56,6 +56,12 @@ public sealed class Commands(TextWriter stdout, TextWriter stderr)
             stderr.Write(e.Diagnostic.Render(line.NoColor));
             return 1;
         }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException or FormatException)
+        {
+            // A bug or an environment problem: still exit 1 with a diagnostic, as terraform would, not a crash.
+            stderr.Write(new Diagnostic("terraform-sim internal error", e.ToString()).Render(line.NoColor));
+            return 1;
+        }
     }
 
     private int Unknown(string command)

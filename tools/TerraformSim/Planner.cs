@@ -166,7 +166,9 @@ public sealed class Planner(TextWriter output)
                     "The sim_fail resource always fails while planning.",
                     rc.Range));
             case SimTypes.Slow:
-                var seconds = attributes["seconds"] is JsonValue s && s.GetValueKind() == JsonValueKind.Number ? s.GetValue<double>() : 0;
+                var seconds = attributes["seconds"] is JsonValue s && s.GetValueKind() == JsonValueKind.Number
+                    ? double.Parse(s.ToJsonString(), CultureInfo.InvariantCulture)
+                    : 0;
                 for (var elapsed = 1; elapsed <= seconds; elapsed++)
                 {
                     Thread.Sleep(TimeSpan.FromSeconds(1));
