@@ -152,8 +152,8 @@ public sealed class TerraformSimPlanTests : SimTestBase
         Assert.Equal("module.net.sim_vpc.main", vpc["address"]!.GetValue<string>());
         Assert.Equal("module.net", vpc["module_address"]!.GetValue<string>());
         Assert.Equal("10.0.0.0/16", vpc["change"]!["after"]!["cidr"]!.GetValue<string>());
-        Assert.Equal("module.net.module.sub", Change(json, "module.net.module.sub.sim_subnet.s") is not null
-            ? json["planned_values"]!["root_module"]!["child_modules"]![0]!["child_modules"]![0]!["address"]!.GetValue<string>()
-            : null);
+        Assert.Equal(["create"], ActionsOf(Change(json, "module.net.module.sub.sim_subnet.s")));
+        var nested = json["planned_values"]!["root_module"]!["child_modules"]![0]!["child_modules"]![0]!;
+        Assert.Equal("module.net.module.sub", nested["address"]!.GetValue<string>());
     }
 }
