@@ -81,3 +81,34 @@ public class OpenApiContractTests
         Assert.Contains("$: required property 'body' is missing", errors);
     }
 }
+
+public sealed class OpenApiContractServerTests : IDisposable
+{
+    private readonly WireMock.Server.WireMockServer _server = WireMock.Server.WireMockServer.Start();
+
+    [Fact]
+    public async Task AssertAllValid_RecordedWrongBody_FailsAndListsUndescribed()
+    {
+        using var http = new HttpClient();
+        using var bogus = new StringContent("""{"name":"ensemble","head_sha":"abc","status":"bogus"}""", System.Text.Encoding.UTF8, "application/json");
+        await http.PostAsync(_server.Url + "/repos/o/r/check-runs", bogus);
+        await http.GetAsync(_server.Url + "/rate_limit");
+        var undescribed = new List<string>();
+
+        var failure = Assert.Throws<TrueException>(() => OpenApiContract.AssertAllValid(_server, undescribed.Add));
+
+        Assert.Contains("POST /repos/o/r/check-runs: $.status", failure.Message);
+        Assert.Equal(["not described in the API subset: GET /rate_limit"], undescribed);
+    }
+
+    [Fact]
+    public async Task AssertAllValid_OnlyUndescribedRequests_Passes()
+    {
+        using var http = new HttpClient();
+        await http.GetAsync(_server.Url + "/rate_limit");
+
+        OpenApiContract.AssertAllValid(_server);
+    }
+
+    public void Dispose() => _server.Dispose();
+}
