@@ -114,4 +114,18 @@ public class InstallationTokenProviderTests
         Assert.Equal("ghs_shared", await other);
         Assert.Single(github.Requests("POST", TokenPath));
     }
+
+    [Fact]
+    public async Task Invalidate_CachedToken_NextCallFetchesAgain()
+    {
+        using var github = new GitHubDouble();
+        github.StubInstallationToken();
+        var tokens = github.Get<InstallationTokenProvider>();
+
+        await tokens.GetTokenAsync(GitHubDouble.InstallationId);
+        tokens.Invalidate(GitHubDouble.InstallationId);
+        await tokens.GetTokenAsync(GitHubDouble.InstallationId);
+
+        Assert.Equal(2, github.Requests("POST", TokenPath).Count);
+    }
 }

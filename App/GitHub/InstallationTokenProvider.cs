@@ -33,6 +33,9 @@ public sealed partial class InstallationTokenProvider(
         return fetched.Token;
     }
 
+    /// <summary>Forgets the cached token, e.g. after GitHub answered 401 with it (revoked, or the installation changed).</summary>
+    public void Invalidate(long installationId) => _cache.TryRemove(installationId, out _);
+
     private bool TryGetFresh(long installationId, out string token)
     {
         if (_cache.TryGetValue(installationId, out var cached) && time.GetUtcNow() < cached.ExpiresAt - RefreshMargin)

@@ -24,9 +24,15 @@ internal sealed partial class RateLimitHandler(GitHubRateLimitOptions options, T
             // Buffered so the body can be inspected here and still be read by Octokit afterwards.
             await response.Content.LoadIntoBufferAsync(cancellationToken).ConfigureAwait(false);
             var body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
-            var delay = RetryDelay(response.StatusCode, response.Headers, body, time.GetUtcNow(), attempt, options);
-            if (delay is null)
+            var delay = RequestedWait(response.StatusCode, response.Headers, body, time.GetUtcNow(), attempt, options);
+            if (delay is not { } wait)
             {
+                return response;
+            }
+
+            if (!Acceptable(wait, options))
+            {
+                LogTooLong(logger, request.Method, request.RequestUri?.AbsolutePath, (int)response.StatusCode, wait.Delay, options.MaxWait);
                 return response;
             }
 
@@ -36,9 +42,9 @@ internal sealed partial class RateLimitHandler(GitHubRateLimitOptions options, T
                 return response;
             }
 
-            LogWaiting(logger, request.Method, request.RequestUri?.AbsolutePath, (int)response.StatusCode, delay.Value, attempt + 1);
+            LogWaiting(logger, request.Method, request.RequestUri?.AbsolutePath, (int)response.StatusCode, wait.Delay, attempt + 1);
             response.Dispose();
-            await Task.Delay(delay.Value, time, cancellationToken).ConfigureAwait(false);
+            await Task.Delay(wait.Delay, time, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -62,6 +68,16 @@ internal sealed partial class RateLimitHandler(GitHubRateLimitOptions options, T
     /// GitHub asks for exceeds <see cref="GitHubRateLimitOptions.MaxWait"/> (the caller fails and retries later).
     /// </summary>
     internal static TimeSpan? RetryDelay(
+        HttpStatusCode status, HttpResponseHeaders headers, string? body, DateTimeOffset now, int attempt, GitHubRateLimitOptions options) =>
+        RequestedWait(status, headers, body, now, attempt, options) is { } wait && Acceptable(wait, options) ? wait.Delay : null;
+
+    /// <summary>Waits GitHub names are capped by MaxWait; our own secondary-limit backoff follows GitHub's advice instead.</summary>
+    private static bool Acceptable(Wait wait, GitHubRateLimitOptions options) => !wait.NamedByGitHub || wait.Delay <= options.MaxWait;
+
+    private readonly record struct Wait(TimeSpan Delay, bool NamedByGitHub);
+
+    /// <summary>The wait GitHub asks for, or the backoff for a secondary limit; null when the answer is no rate limit.</summary>
+    private static Wait? RequestedWait(
         HttpStatusCode status, HttpResponseHeaders headers, string? body, DateTimeOffset now, int attempt, GitHubRateLimitOptions options)
     {
         if (status is not (HttpStatusCode.Forbidden or HttpStatusCode.TooManyRequests))
@@ -72,7 +88,7 @@ internal sealed partial class RateLimitHandler(GitHubRateLimitOptions options, T
         if (headers.RetryAfter is { } retryAfter)
         {
             var wait = retryAfter.Delta ?? (retryAfter.Date is { } date ? date - now : TimeSpan.Zero);
-            return Capped(wait < TimeSpan.Zero ? TimeSpan.Zero : wait, options);
+            return new Wait(wait < TimeSpan.Zero ? TimeSpan.Zero : wait, NamedByGitHub: true);
         }
 
         if (Header(headers, "x-ratelimit-remaining") == "0"
@@ -80,7 +96,7 @@ internal sealed partial class RateLimitHandler(GitHubRateLimitOptions options, T
         {
             // One second past the reset: GitHub's clock and ours differ by a little.
             var wait = DateTimeOffset.FromUnixTimeSeconds(resetSeconds) - now + TimeSpan.FromSeconds(1);
-            return Capped(wait < TimeSpan.Zero ? TimeSpan.Zero : wait, options);
+            return new Wait(wait < TimeSpan.Zero ? TimeSpan.Zero : wait, NamedByGitHub: true);
         }
 
         var secondary = status == HttpStatusCode.TooManyRequests
@@ -89,19 +105,20 @@ internal sealed partial class RateLimitHandler(GitHubRateLimitOptions options, T
         if (secondary)
         {
             // GitHub: without Retry-After wait at least a minute, then back off exponentially.
-            return options.SecondaryLimitWait * Math.Pow(2, attempt);
+            return new Wait(options.SecondaryLimitWait * Math.Pow(2, attempt), NamedByGitHub: false);
         }
 
         return null;
     }
-
-    private static TimeSpan? Capped(TimeSpan wait, GitHubRateLimitOptions options) => wait <= options.MaxWait ? wait : null;
 
     private static string? Header(HttpResponseHeaders headers, string name) =>
         headers.TryGetValues(name, out var values) ? values.FirstOrDefault()?.Trim() : null;
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "GitHub rate limit on {Method} {Path} ({Status}): waiting {Delay} before retry {Attempt}")]
     private static partial void LogWaiting(ILogger logger, HttpMethod method, string? path, int status, TimeSpan delay, int attempt);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "GitHub rate limit on {Method} {Path} ({Status}) asks to wait {Delay}, more than {MaxWait}: failing so the job retries later")]
+    private static partial void LogTooLong(ILogger logger, HttpMethod method, string? path, int status, TimeSpan delay, TimeSpan maxWait);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "GitHub rate limit on {Method} {Path} ({Status}) after {Retries} retries: giving up")]
     private static partial void LogGivingUp(ILogger logger, HttpMethod method, string? path, int status, int retries);
