@@ -66,8 +66,17 @@ public sealed class GitHubClientBuilder : IDisposable
 /// <summary>Signs a new App JWT per request: they are cheap, and App-level calls are rare.</summary>
 internal sealed class AppJwtCredentialStore(long appId, RSA key, TimeProvider time) : ICredentialStore
 {
-    public Task<Credentials> GetCredentials() =>
-        Task.FromResult(new Credentials(GitHubAppJwt.Create(appId, key, time.GetUtcNow()), AuthenticationType.Bearer));
+    public Task<Credentials> GetCredentials()
+    {
+        string jwt;
+        // One key object serves every client; RSA instances are not documented as thread-safe.
+        lock (key)
+        {
+            jwt = GitHubAppJwt.Create(appId, key, time.GetUtcNow());
+        }
+
+        return Task.FromResult(new Credentials(jwt, AuthenticationType.Bearer));
+    }
 }
 
 /// <summary>Asks the token source on every request, so a long-lived client never sends an expired token.</summary>
