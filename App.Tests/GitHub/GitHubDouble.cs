@@ -18,7 +18,7 @@ public sealed class GitHubDouble : IDisposable
     public static readonly RepoRef Repo = new(InstallationId, "octo-org", "infra");
 
     /// <summary>One key for the whole run: generating RSA keys is slow.</summary>
-    public static readonly RSA Key = CreateKey();
+    public static readonly RSA Key = RSA.Create(2048);
 
     private readonly ServiceProvider _services;
 
@@ -86,11 +86,5 @@ public sealed class GitHubDouble : IDisposable
         _services.Dispose();
         Server.Stop();
         Server.Dispose();
-    }
-
-    private static RSA CreateKey()
-    {
-        var key = RSA.Create(2048);
-        return key;
     }
 }
