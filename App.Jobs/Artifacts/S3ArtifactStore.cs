@@ -147,7 +147,8 @@ public sealed class S3ArtifactStore : IArtifactStore, IDisposable
 
     // A missing bucket is also a 404, but it is a configuration error, not a missing artifact.
     private static bool IsMissingKey(AmazonS3Exception e) =>
-        e.ErrorCode == "NoSuchKey"
+        e is NoSuchKeyException
+        || e.ErrorCode == "NoSuchKey"
         || (e.StatusCode == HttpStatusCode.NotFound && string.IsNullOrEmpty(e.ErrorCode));
 
     private static bool IsStorageFailure(Exception e) =>
