@@ -17,7 +17,7 @@ public static class HclScanner
     {
         ArgumentNullException.ThrowIfNull(text);
         var state = new ScanState(text);
-        state.ParseBody(Context.TopLevel, depth: 0, openLine: 0, blockName: null);
+        state.ParseBody(Context.TopLevel, depth: 0, opener: default);
         return new HclFacts(state.Backend, state.Modules, state.RequiredVersion, state.Reads, state.Problems);
     }
 
@@ -39,7 +39,7 @@ public static class HclScanner
         private bool _moduleSourceSeen;
 
         /// <summary>Parses attributes and blocks until the body's closing brace (consumed) or the end of text.</summary>
-        public void ParseBody(Context context, int depth, int openLine, string? blockName)
+        public void ParseBody(Context context, int depth, Token opener)
         {
             var lexer = Lexer;
             while (true)
@@ -52,7 +52,7 @@ public static class HclScanner
                     case TokenKind.Eof:
                         if (depth > 0)
                         {
-                            Problems.Add(new ScanProblem(openLine, $"unterminated block '{blockName}': missing '}}'"));
+                            Problems.Add(new ScanProblem(opener.Line, $"unterminated block '{Slice(opener)}': missing '}}'"));
                         }
                         return;
                     case TokenKind.CloseBrace:
@@ -135,14 +135,14 @@ public static class HclScanner
 
             if (childContext != Context.Module)
             {
-                ParseBody(childContext, depth + 1, name.Line, blockName.ToString());
+                ParseBody(childContext, depth + 1, name);
                 return;
             }
 
             _moduleSource = null;
             _moduleSourceSeen = false;
             var moduleName = LabelText(firstLabel!.Value);
-            ParseBody(childContext, depth + 1, name.Line, "module");
+            ParseBody(childContext, depth + 1, name);
             if (_moduleSource is { } source)
             {
                 Modules.Add(new ModuleCall(moduleName, source, IsLocalSource(source), name.Line));
@@ -299,6 +299,10 @@ public static class HclScanner
 
         private static bool IsReadFunction(ReadOnlySpan<char> name)
         {
+            if (name.Length < 4 || name[0] is not ('f' or 't'))
+            {
+                return false; // most identifiers in an expression are not file functions: decide cheaply
+            }
             foreach (var function in ReadFunctions)
             {
                 if (name.SequenceEqual(function))

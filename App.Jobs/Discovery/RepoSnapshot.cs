@@ -160,21 +160,6 @@ public sealed class RepoSnapshot
         return builder.ToString();
     }
 
-    /// <summary>The directories containing a file, deepest first, ending with ".".</summary>
-    private static IEnumerable<string> AncestorStrings(string path)
-    {
-        var directory = RepoPaths.DirectoryOf(path);
-        while (true)
-        {
-            yield return directory;
-            if (directory == RepoPaths.Root)
-            {
-                yield break;
-            }
-            directory = RepoPaths.DirectoryOf(directory);
-        }
-    }
-
     private static AncestorEnumerable Ancestors(string path) => new(path);
 
     /// <summary>Allocation-free walk over a file's directories, deepest first, ending with ".".</summary>
@@ -360,12 +345,13 @@ public sealed class RepoSnapshot
     private static HashSet<string> DirectoriesOf(IReadOnlyList<string> paths)
     {
         var directories = new HashSet<string>(StringComparer.Ordinal) { RepoPaths.Root };
+        var lookup = directories.GetAlternateLookup<ReadOnlySpan<char>>();
         foreach (var path in paths)
         {
-            // Stop at the first known ancestor: every directory is added once, so this is O(paths).
-            foreach (var directory in AncestorStrings(path))
+            // Stop at the first known ancestor: every directory is added (and allocated) once, so this is O(paths).
+            foreach (var directory in Ancestors(path))
             {
-                if (!directories.Add(directory))
+                if (!lookup.Add(directory))
                 {
                     break;
                 }

@@ -28,6 +28,8 @@ public class HclScannerTests
         var facts = HclScanner.Scan(text);
 
         Assert.True(facts.Backend is null, $"{why}: found {facts.Backend}");
+        // No problems either: error recovery skipping a line must not be what hides the word.
+        Assert.True(facts.Problems.Count == 0, $"{why}: {string.Join("; ", facts.Problems)}");
     }
 
     public static TheoryData<string, string, string, int> Backends => new()
@@ -39,6 +41,8 @@ public class HclScannerTests
         { "BOM", "\uFEFFterraform {\n  backend \"azurerm\" {}\n}\n", "azurerm", 2 },
         { "after heredoc with braces and quotes", "locals {\n  p = <<EOF\n{ \"a\": \"}\" }\n}}}\nEOF\n}\nterraform {\n  backend \"s3\" {}\n}\n", "s3", 8 },
         { "after interpolation with nested string and braces", "locals {\n  x = \"${jsonencode({ a = \"}\" })}\"\n}\nterraform {\n  backend \"http\" {}\n}\n", "http", 5 },
+        { "CRLF heredoc", "locals {\r\n  x = <<-EOF\r\n    }\r\n    EOF\r\n}\r\nterraform {\r\n  backend \"s3\" {}\r\n}\r\n", "s3", 7 },
+        { "escaped quote and dollar", "locals {\n  x = \"\\\" $${ { \"\n}\nterraform {\n  backend \"s3\" {}\n}\n", "s3", 5 },
         { "unquoted label", "terraform {\n  backend s3 {}\n}\n", "s3", 2 },
         { "after comment with quote", "# it's \"quoted\n/* { */\nterraform {\n  backend \"consul\" {}\n}\n", "consul", 4 },
     };
