@@ -34,6 +34,9 @@ public static class HclScanner
         private HclLexer? _lexer;
         private HclLexer Lexer => _lexer ??= new HclLexer(text, Problems);
 
+        // Closers expected by the attribute value being skipped; reused across attributes.
+        private readonly List<TokenKind> _openBrackets = [];
+
         // Set while parsing the body of a module block.
         private string? _moduleSource;
         private bool _moduleSourceSeen;
@@ -172,26 +175,37 @@ public static class HclScanner
         {
             var lexer = Lexer;
             var attribute = Slice(name);
-            var nesting = 0;
             var tokens = 0;
             Token? lone = null;
             // Recognises FUNC ( "path" followed by ',' or ')'.
             var callState = 0;
             Token callArgument = default;
+            var open = _openBrackets;
+            open.Clear();
             while (true)
             {
                 var token = lexer.Next();
                 if (token.Kind == TokenKind.Eof)
                 {
+                    if (open.Count > 0)
+                    {
+                        Problems.Add(new ScanProblem(name.Line, $"unclosed bracket in the value of '{attribute}'"));
+                    }
                     break;
                 }
-                if (nesting == 0 && token.Kind == TokenKind.Newline)
+                if (open.Count == 0 && token.Kind == TokenKind.Newline)
                 {
                     break;
                 }
-                if (nesting == 0 && token.Kind == TokenKind.CloseBrace)
+                if (token.Kind == TokenKind.CloseBrace && (open.Count == 0 || open[^1] != TokenKind.CloseBrace))
                 {
-                    lexer.PushBack(token); // closes the enclosing one-line block: `backend "s3" { key = "x" }`
+                    // Most likely the enclosing block's brace: a one-line block `backend "s3" { key = "x" }`, or a
+                    // value missing its ')' or ']'. Either way the body gets its brace back.
+                    if (open.Count > 0)
+                    {
+                        Problems.Add(new ScanProblem(name.Line, $"unclosed bracket in the value of '{attribute}'"));
+                    }
+                    lexer.PushBack(token);
                     break;
                 }
                 if (token.Kind == TokenKind.Newline)
@@ -203,11 +217,23 @@ public static class HclScanner
                 lone = tokens == 1 ? token : null;
                 switch (token.Kind)
                 {
-                    case TokenKind.OpenBrace or TokenKind.OpenParen or TokenKind.OpenBracket:
-                        nesting++;
+                    case TokenKind.OpenBrace:
+                        open.Add(TokenKind.CloseBrace);
+                        break;
+                    case TokenKind.OpenParen:
+                        open.Add(TokenKind.CloseParen);
+                        break;
+                    case TokenKind.OpenBracket:
+                        open.Add(TokenKind.CloseBracket);
                         break;
                     case TokenKind.CloseBrace or TokenKind.CloseParen or TokenKind.CloseBracket:
-                        nesting--;
+                        if (open.Count == 0 || open[^1] != token.Kind)
+                        {
+                            // A stray closer must not make the rest of the file look like one long expression.
+                            Problems.Add(new ScanProblem(token.Line, $"unexpected '{Slice(token)}'"));
+                            break;
+                        }
+                        open.RemoveAt(open.Count - 1);
                         break;
                 }
 

@@ -158,6 +158,8 @@ public class HclScannerTests
         { "block without brace", "resource \"a\" \"b\"\n", 1, "expected '=' or '{'" },
         { "module without source", "module \"m\" {\n  version = \"1\"\n}\n", 1, "has no source" },
         { "computed module source", "module \"m\" {\n  source = \"./${var.x}\"\n}\n", 2, "literal string" },
+        { "stray closing paren", "locals {\n  a = 1)\n}\n", 2, "unexpected ')'" },
+        { "unclosed paren", "locals {\n  a = foo(1\n}\n", 2, "unclosed bracket in the value of 'a'" },
         { "two backends", "terraform {\n  backend \"s3\" {}\n  cloud {}\n}\n", 3, "duplicate backend" },
     };
 
@@ -179,6 +181,14 @@ public class HclScannerTests
 
         Assert.Equal(new BackendBlock("s3", 5), facts.Backend);
         Assert.Single(facts.Problems);
+    }
+
+    [Fact]
+    public void Scan_StrayClosingParen_DoesNotSwallowFollowingBlocks()
+    {
+        var facts = HclScanner.Scan("locals {\n  a = 1)\n}\nterraform {\n  backend \"s3\" {}\n}\n");
+
+        Assert.Equal(new BackendBlock("s3", 5), facts.Backend);
     }
 
     [Theory]

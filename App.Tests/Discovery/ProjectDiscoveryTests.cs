@@ -101,6 +101,29 @@ public class ProjectDiscoveryTests
     }
 
     [Fact]
+    public void Affected_BareRelativeReadInModule_ResolvesAgainstEachConsumingProject()
+    {
+        // Terraform resolves file("config/x.json") against the working directory: the project, not the module.
+        var tree = Tree(
+            ("a/backend.tf", S3),
+            ("a/main.tf", Uses("../modules/m")),
+            ("b/backend.tf", S3),
+            ("b/main.tf", Uses("../modules/m")),
+            ("modules/m/main.tf", "locals {\n  x = file(\"../shared/${terraform.workspace}.json\")\n  y = file(\"../shared/common.json\")\n}\n"),
+            ("shared/common.json", ""));
+
+        var result = ProjectDiscovery.Affected(tree, tree, [Modified("shared/common.json")]);
+
+        Assert.Equal(
+            [
+                new AffectedProject("a", false, ["shared/common.json changed (read by a)"]),
+                new AffectedProject("b", false, ["shared/common.json changed (read by b)"]),
+            ],
+            result.Projects,
+            AffectedComparer.Instance);
+    }
+
+    [Fact]
     public void Affected_ModuleCycle_ReportedAndTerminates()
     {
         var tree = Tree(
