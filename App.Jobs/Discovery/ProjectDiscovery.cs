@@ -32,6 +32,11 @@ public static class ProjectDiscovery
 
         foreach (var change in changes)
         {
+            RepoPaths.RequireRepoRelative(change.Path, nameof(changes));
+            if (change.OldPath is not null)
+            {
+                RepoPaths.RequireRepoRelative(change.OldPath, nameof(changes));
+            }
             var isRename = change.Kind == ChangeKind.Renamed && change.OldPath is not null;
             var description = change.Kind switch
             {

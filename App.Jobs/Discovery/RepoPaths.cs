@@ -44,9 +44,14 @@ internal static class RepoPaths
         return segments.Count == 0 ? Root : string.Join('/', segments);
     }
 
-    /// <summary>True when <paramref name="path"/> is <paramref name="directory"/> itself or lies under it.</summary>
-    public static bool IsUnder(string path, string directory) =>
-        directory == Root ||
-        (path.StartsWith(directory, StringComparison.Ordinal) &&
-         (path.Length == directory.Length || path[directory.Length] == '/'));
+    /// <summary>Rejects what git never produces: a caller passing OS or absolute paths has a bug to hear about.</summary>
+    public static void RequireRepoRelative(string path, string parameter)
+    {
+        ArgumentNullException.ThrowIfNull(path, parameter);
+        if (path.Length == 0 || path[0] == '/' || path[^1] == '/' || path.StartsWith("./", StringComparison.Ordinal) ||
+            path.Contains("//", StringComparison.Ordinal))
+        {
+            throw new ArgumentException($"'{path}' is not a repo-relative file path like 'envs/prod/main.tf'", parameter);
+        }
+    }
 }

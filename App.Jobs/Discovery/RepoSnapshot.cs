@@ -208,6 +208,7 @@ public sealed class RepoSnapshot
 
         foreach (var file in files)
         {
+            RepoPaths.RequireRepoRelative(file, nameof(terraformFiles));
             var directory = RepoPaths.DirectoryOf(file);
             terraformDirectories.Add(directory);
             var facts = terraformFiles[file];
@@ -348,6 +349,7 @@ public sealed class RepoSnapshot
         var lookup = directories.GetAlternateLookup<ReadOnlySpan<char>>();
         foreach (var path in paths)
         {
+            RepoPaths.RequireRepoRelative(path, "allPaths");
             // Stop at the first known ancestor: every directory is added (and allocated) once, so this is O(paths).
             foreach (var directory in Ancestors(path))
             {

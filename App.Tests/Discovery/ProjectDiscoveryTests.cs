@@ -323,6 +323,21 @@ public class ProjectDiscoveryTests
         Assert.Equal(["p/main.tf:1: module 'm0' source \"../../elsewhere\" points outside the repository"], tree.Problems.Select(p => p.Message));
     }
 
+    [Theory]
+    [InlineData("/abs/main.tf")]
+    [InlineData("./envs/main.tf")]
+    [InlineData("envs//main.tf")]
+    [InlineData("envs/")]
+    [InlineData("")]
+    public void Build_NonRepoRelativePath_ThrowsClearError(string path)
+    {
+        var facts = new Dictionary<string, HclFacts> { [path] = HclScanner.Scan(S3) };
+
+        var error = Assert.Throws<ArgumentException>(() => RepoSnapshot.Build(facts, [path]));
+        Assert.Contains("is not a repo-relative file path", error.Message, StringComparison.Ordinal);
+        Assert.Throws<ArgumentException>(() => ProjectDiscovery.Affected(Monorepo, null, [Modified(path)]));
+    }
+
     private sealed class AffectedComparer : IEqualityComparer<AffectedProject>
     {
         public static readonly AffectedComparer Instance = new();
