@@ -40,6 +40,28 @@ internal sealed class HclLexer
 
     public string Text => _text;
 
+    /// <summary>String arguments of file-reading calls found inside <c>${…}</c>; the scanner drains it.</summary>
+    public List<Token> TemplateReads { get; } = [];
+
+    private static readonly string[] ReadFunctions =
+        ["file", "templatefile", "filebase64", "filemd5", "filesha1", "filesha256", "filesha512", "filebase64sha256", "filebase64sha512"];
+
+    public static bool IsReadFunction(ReadOnlySpan<char> name)
+    {
+        if (name.Length < 4 || name[0] is not ('f' or 't'))
+        {
+            return false; // most identifiers are not file functions: decide cheaply
+        }
+        foreach (var function in ReadFunctions)
+        {
+            if (name.SequenceEqual(function))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
     public void PushBack(Token token) => _pushedBack = token;
 
     public Token Next()
@@ -218,9 +240,39 @@ internal sealed class HclLexer
         }
         var depth = 1;
         var text = _text;
+        // Recognises FUNC ( "path" followed by ',' or ')' inside the interpolation, e.g. "${md5(file("x"))}".
+        var callState = 0;
+        Token callArgument = default;
         while (_pos < text.Length)
         {
             var c = text[_pos];
+            if (c is ' ' or '\t' or '\r')
+            {
+                _pos++;
+                continue;
+            }
+            if (IsIdentifierStart(c) && (_pos == 0 || !(IsIdentifierPart(text[_pos - 1]) || text[_pos - 1] == '.')))
+            {
+                var start = _pos;
+                while (_pos < text.Length && IsIdentifierPart(text[_pos]))
+                {
+                    _pos++;
+                }
+                callState = IsReadFunction(text.AsSpan(start, _pos - start)) ? 1 : 0;
+                continue;
+            }
+            callState = (callState, c) switch
+            {
+                (1, '(') => 2,
+                (2, '"') => 3,
+                (3, ',' or ')') => 4,
+                _ => 0,
+            };
+            if (callState == 4)
+            {
+                TemplateReads.Add(callArgument);
+                callState = 0;
+            }
             switch (c)
             {
                 case '{':
@@ -235,13 +287,16 @@ internal sealed class HclLexer
                     }
                     continue;
                 case '"':
+                    var stringLine = _line;
                     _pos++;
-                    var ignoredInterpolation = false;
-                    var ignoredEscape = false;
-                    if (!ScanQuotedBody(ref ignoredInterpolation, ref ignoredEscape, nesting))
+                    var contentStart = _pos;
+                    var interpolation = false;
+                    var escape = false;
+                    if (!ScanQuotedBody(ref interpolation, ref escape, nesting))
                     {
                         return false;
                     }
+                    callArgument = new Token(TokenKind.String, contentStart, _pos - 1, stringLine, interpolation, escape);
                     continue;
                 case '\n':
                     _line++;

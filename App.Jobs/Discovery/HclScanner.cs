@@ -10,9 +10,6 @@ public static class HclScanner
     // Deeper than any real configuration; a hostile file must not exhaust the stack.
     private const int MaxBlockDepth = 100;
 
-    private static readonly string[] ReadFunctions =
-        ["file", "templatefile", "filebase64", "filemd5", "filesha1", "filesha256", "filesha512", "filebase64sha256", "filebase64sha512"];
-
     public static HclFacts Scan(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
@@ -239,7 +236,7 @@ public static class HclScanner
 
                 callState = (callState, token.Kind) switch
                 {
-                    (_, TokenKind.Identifier) when IsReadFunction(Slice(token)) => 1,
+                    (_, TokenKind.Identifier) when HclLexer.IsReadFunction(Slice(token)) => 1,
                     (1, TokenKind.OpenParen) => 2,
                     (2, TokenKind.String) => 3,
                     (3, TokenKind.Comma or TokenKind.CloseParen) => 4,
@@ -255,6 +252,12 @@ public static class HclScanner
                     callState = 0;
                 }
             }
+
+            foreach (var templateRead in lexer.TemplateReads)
+            {
+                AddRead(templateRead);
+            }
+            lexer.TemplateReads.Clear();
 
             if (context == Context.Module && attribute.SequenceEqual("source"))
             {
@@ -321,22 +324,6 @@ public static class HclScanner
             }
             content = content[prefix.Length..].TrimStart('/');
             return true;
-        }
-
-        private static bool IsReadFunction(ReadOnlySpan<char> name)
-        {
-            if (name.Length < 4 || name[0] is not ('f' or 't'))
-            {
-                return false; // most identifiers in an expression are not file functions: decide cheaply
-            }
-            foreach (var function in ReadFunctions)
-            {
-                if (name.SequenceEqual(function))
-                {
-                    return true;
-                }
-            }
-            return false;
         }
 
         private static bool IsLocalSource(string source) =>

@@ -130,6 +130,7 @@ public class HclScannerTests
               e = file(var.path)
               f = file("/etc/hosts")
               g = jsonencode({ x = filemd5("${path.module}/files/x.zip") })
+              h = "${md5(file("${path.module}/nginx/index.html"))}-${a.file("not/a/call")}"
             }
             """;
 
@@ -141,6 +142,7 @@ public class HclScannerTests
                 new FileRead("templates/user_data.tpl", ReadBase.ModuleDirectory, 3),
                 new FileRead("certs/ca.pem", ReadBase.ProjectDirectory, 4),
                 new FileRead("files/x.zip", ReadBase.ModuleDirectory, 8),
+                new FileRead("nginx/index.html", ReadBase.ModuleDirectory, 9),
             ],
             facts.ReadFiles);
         Assert.Empty(facts.Problems);
