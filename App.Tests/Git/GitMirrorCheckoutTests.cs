@@ -2,6 +2,7 @@ using System.Runtime.Versioning;
 
 namespace Ensemble.Tests.Git;
 
+[Trait("Category", "Integration")] // runs the real git CLI
 public sealed class GitMirrorCheckoutTests : IDisposable
 {
     private readonly GitSandbox _sandbox = new();

@@ -1,8 +1,10 @@
+using System.Text;
 using Ensemble.Jobs.Core;
 using Ensemble.Jobs.Git;
 
 namespace Ensemble.Tests.Git;
 
+[Trait("Category", "Integration")] // runs the real git CLI
 public sealed class GitMirrorReadTests : IDisposable
 {
     private readonly GitSandbox _sandbox = new();
@@ -76,6 +78,27 @@ public sealed class GitMirrorReadTests : IDisposable
     }
 
     [Fact]
+    public async Task DiffAsync_MoreThanThreeThousandFiles_ReportsEveryOne()
+    {
+        var baseSha = _remote.Write("README.md", "x").Commit("base");
+        // Built with plumbing (one blob under 3,500 names) rather than 3,500 files: same history, a fraction of the time.
+        var blob = Git("# stack\n", "hash-object", "-w", "--stdin");
+        var stacks = Git(string.Concat(Enumerable.Range(0, 3_500).Select(i => $"100644 blob {blob}\tf{i}.tf\n")), "mktree");
+        var root = Git(_remote.Git("ls-tree", baseSha) + $"040000 tree {stacks}\tstacks\n", "mktree");
+        var head = Git(null, "-c", "user.name=Test", "-c", "user.email=test@example.com", "commit-tree", root, "-p", baseSha, "-m", "huge");
+        _remote.Git("update-ref", "refs/heads/main", head);
+        await _mirror.FetchAsync(Repos.Infra, null, ["refs/heads/main"], [head], CancellationToken.None);
+
+        var changes = await _mirror.DiffAsync(Repos.Infra, baseSha, head, CancellationToken.None);
+
+        Assert.Equal(3_500, changes.Count);
+        Assert.All(changes, c => Assert.Equal(ChangeKind.Added, c.Kind));
+    }
+
+    private string Git(string? input, params string[] arguments) =>
+        Encoding.UTF8.GetString(TestGit.RunBytes(_remote.Path, input is null ? null : Encoding.UTF8.GetBytes(input), arguments)).Trim();
+
+    [Fact]
     public async Task MergeBaseAsync_DivergedBranches_ReturnsForkPoint()
     {
         var fork = _remote.Write("a.tf", "a").Commit("fork");
@@ -112,8 +135,10 @@ public sealed class GitMirrorReadTests : IDisposable
     public async Task ReadBlobsAsync_ManyBlobs_ReturnsExactBytes()
     {
         var binary = Enumerable.Range(0, 256).Select(i => (byte)i).Concat("\n\n0 blob 12\n"u8.ToArray()).ToArray();
-        _remote.WriteBytes("bin.dat", binary).WriteBytes("empty.tf", []);
-        for (var i = 0; i < 300; i++)
+        // Larger than a pipe buffer, so reading must run while git writes.
+        var large = Enumerable.Range(0, 3_000_000).Select(i => (byte)(i * 7 % 251)).ToArray();
+        _remote.WriteBytes("bin.dat", binary).WriteBytes("empty.tf", []).WriteBytes("large.bin", large);
+        for (var i = 0; i < 120; i++)
         {
             _remote.Write($"m/{i}.tf", $"value = {i}\nmissing\n");
         }
@@ -129,7 +154,9 @@ public sealed class GitMirrorReadTests : IDisposable
             Assert.Equal(File.ReadAllBytes(Path.Combine(_remote.Path, file.Path)), blobs[file.BlobId]);
         }
 
+        Assert.Equal(tree.Count, blobs.Count);
         Assert.Equal(binary, blobs[tree.Single(f => f.Path == "bin.dat").BlobId]);
+        Assert.Equal(large, blobs[tree.Single(f => f.Path == "large.bin").BlobId]);
     }
 
     [Fact]

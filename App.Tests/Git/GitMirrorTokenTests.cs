@@ -7,6 +7,7 @@ using Ensemble.Jobs.Git;
 namespace Ensemble.Tests.Git;
 
 /// <summary>The installation token reaches the git server as a header and nowhere else.</summary>
+[Trait("Category", "Integration")] // runs the real git CLI
 public sealed class GitMirrorTokenTests : IDisposable
 {
     private const string Token = "ghs_SECRET123";
