@@ -75,7 +75,7 @@ public sealed class GitMirror
         var url = CloneUrl(repo);
         var wantedRefs = refs.Select(GitNames.Ref).Distinct(StringComparer.Ordinal).ToList();
         var wantedShas = requiredShas.Select(s => GitNames.ObjectId(s, nameof(requiredShas))).Distinct(StringComparer.Ordinal).ToList();
-        var credentials = GitCredentials.ForToken(url, token);
+        var credentials = GitCredentials.ForToken(_gitUrl, token);
 
         await using var held = await MirrorLock.AcquireAsync(mirror, ct).ConfigureAwait(false);
         await EnsureMirrorAsync(repo, mirror, url, ct).ConfigureAwait(false);
@@ -140,10 +140,11 @@ public sealed class GitMirror
     /// <c>base...head</c>): what a pull request changes, without what the base branch did meanwhile.
     /// Renames carry their old path; deletions and type changes (file to symlink) are included.
     /// </summary>
-    public Task<IReadOnlyList<ChangedFile>> DiffAsync(RepoRef repo, string baseSha, string headSha, CancellationToken ct)
+    public async Task<IReadOnlyList<ChangedFile>> DiffAsync(RepoRef repo, string baseSha, string headSha, CancellationToken ct)
     {
         var range = $"{GitNames.Revision(baseSha, nameof(baseSha))}...{GitNames.Revision(headSha, nameof(headSha))}";
-        return RunDiffAsync(new GitCommand(DiffArguments(range)) { GitDirectory = ExistingMirror(repo), Config = DiffConfig }, ct);
+        var command = new GitCommand(DiffArguments(range)) { GitDirectory = ExistingMirror(repo), Config = DiffConfig };
+        return await RunDiffAsync(command, ct).ConfigureAwait(false);
     }
 
     /// <summary>Every file (blob) in the commit's tree with its blob id; submodules are left out.</summary>

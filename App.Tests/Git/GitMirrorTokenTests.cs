@@ -19,7 +19,7 @@ public sealed class GitMirrorTokenTests : IDisposable
     [Fact]
     public async Task FetchAsync_WithToken_SendsBasicHeaderAndNeverLeaksTheToken()
     {
-        await using var server = FakeGitServer.Start(respond: true);
+        await using var server = FakeGitServer.Start();
         var logger = new CapturingLogger<GitMirror>();
         var mirror = new GitMirror(new GitMirrorOptions(_sandbox.WorkDirectory, server.BaseUrl), logger);
 
@@ -49,7 +49,7 @@ public sealed class GitMirrorTokenTests : IDisposable
     [Fact]
     public async Task FetchAsync_ServerHangs_CancellationKillsGitPromptly()
     {
-        await using var server = FakeGitServer.Start(respond: false);
+        await using var server = FakeGitServer.Start(hang: true);
         var mirror = new GitMirror(new GitMirrorOptions(_sandbox.WorkDirectory, server.BaseUrl), new CapturingLogger<GitMirror>());
         using var cancellation = new CancellationTokenSource();
 
@@ -67,22 +67,22 @@ public sealed class GitMirrorTokenTests : IDisposable
     }
 
     /// <summary>
-    /// A minimal HTTP endpoint that records requests and answers 500 (or never answers). While a request is open it
+    /// A minimal HTTP endpoint that records requests and answers 500 (or nothing). While a request is open it
     /// also records the command lines of this user's git processes, which any local user could read.
     /// </summary>
     private sealed class FakeGitServer : IAsyncDisposable
     {
         private readonly TcpListener _listener;
-        private readonly bool _respond;
+        private readonly bool _hang;
         private readonly CancellationTokenSource _stop = new();
         private readonly List<string> _requests = [];
         private readonly List<string> _arguments = [];
         private readonly TaskCompletionSource _firstRequest = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private readonly Task _loop;
 
-        private FakeGitServer(bool respond)
+        private FakeGitServer(bool hang)
         {
-            _respond = respond;
+            _hang = hang;
             _listener = new TcpListener(IPAddress.Loopback, 0);
             _listener.Start();
             _loop = AcceptLoopAsync();
@@ -114,7 +114,7 @@ public sealed class GitMirrorTokenTests : IDisposable
             }
         }
 
-        public static FakeGitServer Start(bool respond) => new(respond);
+        public static FakeGitServer Start(bool hang = false) => new(hang);
 
         public async ValueTask DisposeAsync()
         {
@@ -166,7 +166,7 @@ public sealed class GitMirrorTokenTests : IDisposable
 
                 RecordGitCommandLines();
                 _firstRequest.TrySetResult();
-                if (!_respond)
+                if (_hang)
                 {
                     await Task.Delay(Timeout.Infinite, _stop.Token);
                 }
