@@ -1,0 +1,167 @@
+using System.Text;
+using Ensemble.Jobs.Core;
+
+namespace Ensemble.Jobs.Git;
+
+/// <summary>Parsers for git's machine-readable outputs. Paths come NUL-separated (<c>-z</c>), so any byte but NUL is allowed in them.</summary>
+internal static class GitOutput
+{
+    /// <summary>Parses <c>git diff --name-status -z</c>: a status field, then one path (two for renames and copies).</summary>
+    public static IReadOnlyList<ChangedFile> ParseNameStatus(ReadOnlySpan<byte> output)
+    {
+        var fields = SplitNul(output);
+        var changes = new List<ChangedFile>();
+        for (var i = 0; i < fields.Count;)
+        {
+            var status = fields[i++];
+            if (status.Length == 0 || i >= fields.Count)
+            {
+                throw new GitException($"Unexpected git diff output near field {i}: '{status}'.");
+            }
+
+            switch (status[0])
+            {
+                case 'A': changes.Add(new ChangedFile(fields[i++], ChangeKind.Added)); break;
+                case 'M': changes.Add(new ChangedFile(fields[i++], ChangeKind.Modified)); break;
+                case 'D': changes.Add(new ChangedFile(fields[i++], ChangeKind.Deleted)); break;
+                case 'T': changes.Add(new ChangedFile(fields[i++], ChangeKind.TypeChanged)); break;
+                case 'R' when i + 1 < fields.Count:
+                    changes.Add(new ChangedFile(fields[i + 1], ChangeKind.Renamed, fields[i]));
+                    i += 2;
+                    break;
+                case 'C' when i + 1 < fields.Count:
+                    // Only with copy detection, which Ensemble does not ask for; the copy is a new file.
+                    changes.Add(new ChangedFile(fields[i + 1], ChangeKind.Added));
+                    i += 2;
+                    break;
+                default:
+                    throw new GitException($"Unexpected git diff status '{status}' for '{fields[i]}'.");
+            }
+        }
+
+        return changes;
+    }
+
+    /// <summary>Parses <c>git ls-tree -r -z</c> (<c>mode SP type SP id TAB path</c>), keeping blobs only (no submodules).</summary>
+    public static IReadOnlyList<TreeFile> ParseLsTree(ReadOnlySpan<byte> output)
+    {
+        var files = new List<TreeFile>();
+        while (!output.IsEmpty)
+        {
+            var end = output.IndexOf((byte)0);
+            var record = end < 0 ? output : output[..end];
+            output = end < 0 ? [] : output[(end + 1)..];
+            if (record.IsEmpty)
+            {
+                continue;
+            }
+
+            var tab = record.IndexOf((byte)'\t');
+            var meta = tab < 0 ? [] : Encoding.ASCII.GetString(record[..tab]).Split(' ');
+            if (meta.Length != 3)
+            {
+                throw new GitException($"Unexpected git ls-tree output: '{Encoding.UTF8.GetString(record)}'.");
+            }
+
+            if (meta[1] == "blob")
+            {
+                files.Add(new TreeFile(Encoding.UTF8.GetString(record[(tab + 1)..]), meta[2]));
+            }
+        }
+
+        return files;
+    }
+
+    /// <summary>
+    /// Parses <c>git cat-file --batch-check</c> output for the given input lines, in order: the object id, or null
+    /// where git answered "missing" (or "ambiguous").
+    /// </summary>
+    public static IReadOnlyList<string?> ParseBatchCheck(string output, IReadOnlyList<string> inputs)
+    {
+        var lines = output.Split('\n');
+        if (lines.Length < inputs.Count)
+        {
+            throw new GitException($"git cat-file --batch-check answered {lines.Length} lines for {inputs.Count} objects.");
+        }
+
+        var ids = new string?[inputs.Count];
+        for (var i = 0; i < inputs.Count; i++)
+        {
+            var line = lines[i];
+            ids[i] = line == $"{inputs[i]} missing" || line == $"{inputs[i]} ambiguous" ? null : line.Split(' ')[0];
+        }
+
+        return ids;
+    }
+
+    /// <summary>
+    /// Reads <c>git cat-file --batch</c> output for <paramref name="count"/> requests: a header line
+    /// <c>id type size</c> followed by exactly size bytes and a newline, or <c>name missing</c>.
+    /// </summary>
+    public static void ReadBatch(Stream output, int count, IDictionary<string, byte[]> contents, ICollection<string> missing)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            var header = ReadLine(output) ?? throw new GitException($"git cat-file --batch ended after {i} of {count} objects.");
+            var parts = header.Split(' ');
+            if (parts.Length == 2 && parts[1] is "missing" or "ambiguous")
+            {
+                missing.Add(parts[0]);
+                continue;
+            }
+
+            if (parts.Length != 3 || !int.TryParse(parts[2], out var size) || size < 0)
+            {
+                throw new GitException($"Unexpected git cat-file --batch header: '{header}'.");
+            }
+
+            var content = new byte[size];
+            output.ReadExactly(content);
+            if (output.ReadByte() != '\n')
+            {
+                throw new GitException($"git cat-file --batch output for {parts[0]} is not terminated by a newline.");
+            }
+
+            contents[parts[0]] = content;
+        }
+    }
+
+    private static List<string> SplitNul(ReadOnlySpan<byte> output)
+    {
+        var fields = new List<string>();
+        while (!output.IsEmpty)
+        {
+            var end = output.IndexOf((byte)0);
+            if (end < 0)
+            {
+                fields.Add(Encoding.UTF8.GetString(output));
+                break;
+            }
+
+            fields.Add(Encoding.UTF8.GetString(output[..end]));
+            output = output[(end + 1)..];
+        }
+
+        return fields;
+    }
+
+    private static string? ReadLine(Stream stream)
+    {
+        var bytes = new List<byte>(96);
+        while (true)
+        {
+            var b = stream.ReadByte();
+            if (b < 0)
+            {
+                return bytes.Count == 0 ? null : throw new GitException("git cat-file --batch output ended inside a header.");
+            }
+
+            if (b == '\n')
+            {
+                return Encoding.UTF8.GetString(bytes.ToArray());
+            }
+
+            bytes.Add((byte)b);
+        }
+    }
+}
