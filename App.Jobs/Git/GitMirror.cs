@@ -95,6 +95,7 @@ public sealed class GitMirror
         }
 
         var missing = await MissingObjectsAsync(mirror, wantedShas, ct).ConfigureAwait(false);
+        GitException? lastError = null;
         foreach (var sha in missing)
         {
             // GitHub serves any reachable commit by id; keeping it under a ref protects it from gc.
@@ -106,6 +107,7 @@ public sealed class GitMirror
             catch (GitException e)
             {
                 GitLog.FetchShaFailed(_logger, repo.FullName, sha, e.Message);
+                lastError = e;
             }
         }
 
@@ -115,8 +117,8 @@ public sealed class GitMirror
             if (missing.Count > 0)
             {
                 var fetched = wantedRefs.Count > 0 ? string.Join(", ", wantedRefs) : "no refs";
-                throw new GitException(
-                    $"Commit {string.Join(", ", missing)} is not in {repo.FullName}: neither the fetched refs ({fetched}) nor a fetch by id brought it.");
+                var message = $"Commit {string.Join(", ", missing)} is not in {repo.FullName}: neither the fetched refs ({fetched}) nor a fetch by id brought it.";
+                throw lastError is null ? new GitException(message) : new GitException(message, lastError);
             }
         }
 

@@ -125,6 +125,7 @@ public sealed class GitMirrorFetchTests : IDisposable
 
         Assert.Contains(Unknown, error.Message, StringComparison.Ordinal);
         Assert.Contains("acme/infra", error.Message, StringComparison.Ordinal);
+        Assert.Contains("not our ref", error.InnerException?.Message, StringComparison.Ordinal); // git's own reason is kept
     }
 
     [Fact]
