@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using System.Text;
 using Ensemble.Jobs.Artifacts;
 using Ensemble.Jobs.Core;
@@ -27,7 +26,6 @@ public sealed partial class PlanJob(
     ITerraformRunner terraform,
     AggregatePublisher aggregates,
     IOptions<EnsembleOptions> ensembleOptions,
-    IOptions<TerraformOptions> terraformOptions,
     SecretMasker masker,
     TimeProvider time,
     ILogger<PlanJob> logger)
@@ -70,7 +68,7 @@ public sealed partial class PlanJob(
         run = (await state.GetRunAsync(run.Id, cancellationToken))!;
         var started = time.GetUtcNow();
         var checkName = AggregateStatus.ProjectCheckName(run.ProjectPath);
-        var progress = new Progress(this, head, run, started, retried);
+        var progress = new Progress(checks, time, head, run, started, retried);
         await progress.PublishAsync("Preparing a clean workspace", force: true, cancellationToken);
         await aggregates.PublishAsync(head.Id, cancellationToken);
 
@@ -178,7 +176,7 @@ public sealed partial class PlanJob(
                 return;
             }
 
-            var document = parsed.Document!;
+            var document = parsed.Plan!;
             var summary = PlanSummary.From(document);
             var fingerprint = PlanFingerprint.Compute(document);
             var rendered = PlanRenderer.Render(document, new PlanRenderContext(run.ProjectPath, null, run.Destroy));
@@ -187,7 +185,7 @@ public sealed partial class PlanJob(
             if (!await state.TransitionRunAsync(run.Id, [RunStatus.Planning],
                     new RunUpdate(hasChanges ? RunStatus.AwaitingApproval : RunStatus.NoChanges, now)
                     {
-                        SetFinished = true, PlanSha256 = planSha256, Fingerprint = fingerprint, Summary = summary.CountsLine,
+                        SetFinished = true, PlanSha256 = planSha256, Fingerprint = fingerprint, Summary = CountsLine(summary),
                     }, cancellationToken))
             {
                 return;
@@ -204,7 +202,7 @@ public sealed partial class PlanJob(
                 CompletedAt = now,
                 Actions = hasChanges ? [new CheckRunAction("approve", "Approve", "Approve this plan for apply after merge")] : [],
             }, cancellationToken);
-            LogPlanned(logger, summary.CountsLine, (now - started).TotalSeconds);
+            LogPlanned(logger, CountsLine(summary), (now - started).TotalSeconds);
             await aggregates.PublishAsync(head.Id, cancellationToken);
         }
         finally
@@ -244,6 +242,10 @@ public sealed partial class PlanJob(
         await aggregates.PublishAsync(head.Id, ct);
     }
 
+    /// <summary>The short counts line kept in state for the aggregate's table.</summary>
+    internal static string CountsLine(PlanSummary s) =>
+        s.HasChanges ? $"+{s.Add} ~{s.Change} ±{s.Replace} −{s.Destroy}" : "no changes";
+
     private static void Append(StringBuilder log, string line)
     {
         if (log.Length < MaxLogBytes)
@@ -273,7 +275,7 @@ public sealed partial class PlanJob(
     }
 
     /// <summary>Live progress on the check run: phase, elapsed time and the latest lines, at most every <see cref="ProgressInterval"/>.</summary>
-    private sealed class Progress(PlanJob job, PullRequestHead head, ProjectRun run, DateTimeOffset started, bool retried)
+    private sealed class Progress(IGitHubChecks checks, TimeProvider time, PullRequestHead head, ProjectRun run, DateTimeOffset started, bool retried)
     {
         private readonly Queue<string> _tail = new();
         private DateTimeOffset _lastPublished = DateTimeOffset.MinValue;
@@ -291,7 +293,7 @@ public sealed partial class PlanJob(
 
         public async Task PublishAsync(string phase, bool force, CancellationToken ct)
         {
-            var now = job.time.GetUtcNow();
+            var now = time.GetUtcNow();
             if (!force && now - _lastPublished < ProgressInterval)
             {
                 return;
@@ -305,7 +307,7 @@ public sealed partial class PlanJob(
                 .Append("\n\nPlanning commit `").Append(run.PlanSha[..Math.Min(7, run.PlanSha.Length)]).Append('`')
                 .Append(run.Destroy ? " with `-destroy` (the project was deleted)" : "").Append('.');
             var text = _tail.Count == 0 ? null : "Latest output:\n\n````text\n" + string.Join('\n', _tail).Replace("````", "` ` ` `", StringComparison.Ordinal) + "\n````";
-            await job.checks.UpdateCheckRunAsync(head.Repo, run.CheckRunId!.Value, new CheckRunRequest
+            await checks.UpdateCheckRunAsync(head.Repo, run.CheckRunId!.Value, new CheckRunRequest
             {
                 Name = AggregateStatus.ProjectCheckName(run.ProjectPath),
                 HeadSha = head.HeadSha,

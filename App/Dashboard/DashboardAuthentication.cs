@@ -73,11 +73,13 @@ public static class DashboardExtensions
 
         Directory.CreateDirectory(System.IO.Path.GetDirectoryName(file)!);
         var generated = Convert.ToBase64String(RandomNumberGenerator.GetBytes(18)).Replace('+', '-').Replace('/', '_');
-        using (var stream = new FileStream(file, new FileStreamOptions
+        var fileOptions = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows())
         {
-            Mode = FileMode.CreateNew, Access = FileAccess.Write,
-            UnixCreateMode = OperatingSystem.IsWindows() ? null : UnixFileMode.UserRead | UnixFileMode.UserWrite,
-        }))
+            fileOptions.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+
+        using (var stream = new FileStream(file, fileOptions))
         using (var writer = new StreamWriter(stream))
         {
             writer.Write(generated);
