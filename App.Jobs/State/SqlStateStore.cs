@@ -158,6 +158,13 @@ public sealed class SqlStateStore : IStateStore, IAsyncDisposable
     public async Task MigrateAsync(CancellationToken cancellationToken = default)
     {
         await using var connection = await OpenAsync(cancellationToken);
+        if (_dialect == Dialect.Sqlite)
+        {
+            // WAL lets the dashboard and jobs read while a job writes; it cannot be switched inside a transaction.
+            await using var wal = Command(connection, "PRAGMA journal_mode = WAL;");
+            await wal.ExecuteNonQueryAsync(cancellationToken);
+        }
+
         await using var tx = await connection.BeginTransactionAsync(cancellationToken);
         if (_dialect == Dialect.Postgres)
         {
@@ -165,11 +172,6 @@ public sealed class SqlStateStore : IStateStore, IAsyncDisposable
             await using var lockCommand = Command(connection, "SELECT pg_advisory_xact_lock(7468657);");
             lockCommand.Transaction = tx;
             await lockCommand.ExecuteNonQueryAsync(cancellationToken);
-        }
-        else
-        {
-            await using var wal = Command(connection, "PRAGMA journal_mode = WAL;");
-            await wal.ExecuteNonQueryAsync(cancellationToken);
         }
 
         await using (var create = Command(connection, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);"))

@@ -11,6 +11,11 @@ public static class EnsembleApp
 {
     public static async Task<int> RunAsync(string[] args)
     {
+        if (await Cli.CliCommands.TryRunAsync(args, Console.Out, Console.Error) is { } exitCode)
+        {
+            return exitCode;
+        }
+
         WebApplication app;
         try
         {

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Ensemble.Jobs.Core;
 using Ensemble.Jobs.Jobs;
 using Ensemble.Jobs.State;
 using Hangfire;
@@ -82,8 +83,35 @@ public static class WebhookExtensions
     public static IServiceCollection AddEnsembleWebhooks(this IServiceCollection services) =>
         services.AddSingleton<WebhookEventProcessor, EnsembleWebhookProcessor>();
 
-    public static IEndpointConventionBuilder MapEnsembleWebhooks(this IEndpointRouteBuilder endpoints, string secret) =>
-        // The secret is never empty here: configuration validation refuses to start without it, because
-        // Octokit.Webhooks treats unsigned requests as valid when no secret is set.
-        endpoints.MapGitHubWebhooks(Path, secret);
+    /// <summary>Largest body GitHub sends (25 MB); anything bigger is refused before it is read.</summary>
+    public const long MaxBodyBytes = 25 * 1024 * 1024;
+
+    public static IEndpointConventionBuilder MapEnsembleWebhooks(this WebApplication app, string secret)
+    {
+        // Octokit.Webhooks answers a bad signature with 400 and treats unsigned requests as valid when no secret is
+        // set; GitHub's contract is 401 for a forged or missing signature, checked here first on the raw bytes.
+        app.UseWhen(context => HttpMethods.IsPost(context.Request.Method) && context.Request.Path.Equals(Path, StringComparison.OrdinalIgnoreCase),
+            branch => branch.Use(async (context, next) =>
+            {
+                if (context.Request.ContentLength > MaxBodyBytes)
+                {
+                    context.Response.StatusCode = StatusCodes.Status413PayloadTooLarge;
+                    return;
+                }
+
+                context.Request.EnableBuffering();
+                using var buffer = new MemoryStream();
+                await context.Request.Body.CopyToAsync(buffer, context.RequestAborted);
+                context.Request.Body.Position = 0;
+                if (!WebhookSignature.IsValid(secret, buffer.GetBuffer().AsSpan(0, (int)buffer.Length), context.Request.Headers["X-Hub-Signature-256"].ToString()))
+                {
+                    context.Response.StatusCode = StatusCodes.Status401Unauthorized;
+                    await context.Response.WriteAsync("Invalid or missing X-Hub-Signature-256.");
+                    return;
+                }
+
+                await next(context);
+            }));
+        return app.MapGitHubWebhooks(Path, secret);
+    }
 }
