@@ -23,6 +23,42 @@ public sealed record PullRequestEvent : GitHubEvent
     public string? DefaultBranch { get; init; }
 }
 
+/// <summary>A click on a check run's button (<c>requested_action</c>) or "Re-run" (<c>rerequested</c>).</summary>
+public sealed record CheckRunEvent : GitHubEvent
+{
+    public required RepoRef Repo { get; init; }
+    public required string Action { get; init; }
+    public required long CheckRunId { get; init; }
+    public required string Name { get; init; }
+    public required string HeadSha { get; init; }
+    public string? ExternalId { get; init; }
+    /// <summary>The button's identifier for <c>requested_action</c>.</summary>
+    public string? Identifier { get; init; }
+    public required string Sender { get; init; }
+}
+
+/// <summary>"Re-run all checks" on a commit.</summary>
+public sealed record CheckSuiteEvent : GitHubEvent
+{
+    public required RepoRef Repo { get; init; }
+    public required string Action { get; init; }
+    public required string HeadSha { get; init; }
+    public required string Sender { get; init; }
+}
+
+/// <summary>A comment on a pull request (GitHub sends these as issue comments).</summary>
+public sealed record PullRequestCommentEvent : GitHubEvent
+{
+    public required RepoRef Repo { get; init; }
+    public required string Action { get; init; }
+    public required int Number { get; init; }
+    public required long CommentId { get; init; }
+    public required string Body { get; init; }
+    public required string Author { get; init; }
+    /// <summary>GitHub's user type: "User" or "Bot". Ensemble ignores bots, itself included.</summary>
+    public required string AuthorType { get; init; }
+}
+
 /// <summary>An event Ensemble records but does not act on, with the reason (for logs and the dashboard).</summary>
 public sealed record IgnoredEvent(string Reason) : GitHubEvent;
 
@@ -47,6 +83,9 @@ public static class WebhookEventParser
             return eventName switch
             {
                 "pull_request" => ParsePullRequest(root),
+                "check_run" => ParseCheckRun(root),
+                "check_suite" => ParseCheckSuite(root),
+                "issue_comment" => ParseIssueComment(root),
                 "ping" => new IgnoredEvent("ping: GitHub checking that the webhook URL answers"),
                 _ => new IgnoredEvent($"event '{eventName}' is not handled"),
             };
@@ -89,6 +128,72 @@ public static class WebhookEventParser
             DefaultBranch = String(baseRepo, "default_branch"),
         };
     }
+
+    private static GitHubEvent ParseCheckRun(JsonElement root)
+    {
+        if (Repo(root) is not { } repo || !root.TryGetProperty("check_run", out var run) || run.ValueKind != JsonValueKind.Object)
+        {
+            return new IgnoredEvent("check_run without installation, repository or check_run");
+        }
+
+        string? identifier = null;
+        if (root.TryGetProperty("requested_action", out var requested) && requested.ValueKind == JsonValueKind.Object)
+        {
+            identifier = String(requested, "identifier");
+        }
+
+        return new CheckRunEvent
+        {
+            Repo = repo,
+            Action = String(root, "action") ?? "",
+            CheckRunId = run.TryGetProperty("id", out var id) && id.TryGetInt64(out var value) ? value : 0,
+            Name = String(run, "name") ?? "",
+            HeadSha = String(run, "head_sha") ?? "",
+            ExternalId = String(run, "external_id"),
+            Identifier = identifier,
+            Sender = Login(root, "sender"),
+        };
+    }
+
+    private static GitHubEvent ParseCheckSuite(JsonElement root)
+    {
+        if (Repo(root) is not { } repo || !root.TryGetProperty("check_suite", out var suite) || suite.ValueKind != JsonValueKind.Object)
+        {
+            return new IgnoredEvent("check_suite without installation, repository or check_suite");
+        }
+
+        return new CheckSuiteEvent { Repo = repo, Action = String(root, "action") ?? "", HeadSha = String(suite, "head_sha") ?? "", Sender = Login(root, "sender") };
+    }
+
+    private static GitHubEvent ParseIssueComment(JsonElement root)
+    {
+        if (Repo(root) is not { } repo)
+        {
+            return new IgnoredEvent("issue_comment without installation or repository");
+        }
+
+        if (!root.TryGetProperty("issue", out var issue) || issue.ValueKind != JsonValueKind.Object
+            || !issue.TryGetProperty("pull_request", out var pr) || pr.ValueKind != JsonValueKind.Object)
+        {
+            return new IgnoredEvent("issue_comment on an issue, not a pull request");
+        }
+
+        var comment = root.GetProperty("comment");
+        var user = comment.TryGetProperty("user", out var u) && u.ValueKind == JsonValueKind.Object ? u : default;
+        return new PullRequestCommentEvent
+        {
+            Repo = repo,
+            Action = String(root, "action") ?? "",
+            Number = issue.GetProperty("number").GetInt32(),
+            CommentId = comment.GetProperty("id").GetInt64(),
+            Body = String(comment, "body") ?? "",
+            Author = user.ValueKind == JsonValueKind.Object ? String(user, "login") ?? "" : "",
+            AuthorType = user.ValueKind == JsonValueKind.Object ? String(user, "type") ?? "User" : "User",
+        };
+    }
+
+    private static string Login(JsonElement root, string property) =>
+        root.TryGetProperty(property, out var user) && user.ValueKind == JsonValueKind.Object ? String(user, "login") ?? "" : "";
 
     /// <summary>The repository and installation a payload is about, or null when it was not sent to an App installation.</summary>
     public static RepoRef? Repo(JsonElement root)

@@ -49,6 +49,18 @@ public interface IStateStore
     /// </summary>
     Task<bool> TransitionRunAsync(long runId, IReadOnlyCollection<RunStatus> from, RunUpdate update, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Approves a run atomically with its audit record: only while it awaits approval and only for the plan with
+    /// <paramref name="fingerprint"/>. Returns false (nothing recorded) otherwise.
+    /// </summary>
+    Task<bool> ApproveRunAsync(long runId, string fingerprint, Approval approval, DateTimeOffset now, CancellationToken cancellationToken = default);
+
+    /// <summary>The newest approval of a project in a pull request (manual or automatic), the base for auto-approval.</summary>
+    Task<ApprovalRecord?> LastApprovalAsync(RepoRef repo, int number, string projectPath, CancellationToken cancellationToken = default);
+
+    /// <summary>Every approval of a pull request, oldest first (the audit trail).</summary>
+    Task<IReadOnlyList<ApprovalRecord>> ListApprovalsAsync(RepoRef repo, int number, CancellationToken cancellationToken = default);
+
     /// <summary>Serialises work on one head (aggregate publication) across threads and processes.</summary>
     Task<IAsyncDisposable> LockHeadAsync(long headId, CancellationToken cancellationToken = default);
 }

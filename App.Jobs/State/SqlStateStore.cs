@@ -153,6 +153,23 @@ public sealed class SqlStateStore : IStateStore, IAsyncDisposable
         );
         CREATE INDEX project_runs_unfinished ON project_runs (status) WHERE status IN ('queued', 'planning');
         """,
+        $"""
+        CREATE TABLE approvals (
+            id {Identity},
+            run_id BIGINT NOT NULL REFERENCES project_runs (id),
+            owner TEXT NOT NULL,
+            repo TEXT NOT NULL,
+            pr_number INTEGER NOT NULL,
+            project_path TEXT NOT NULL,
+            head_sha TEXT NOT NULL,
+            fingerprint TEXT NOT NULL,
+            plan_sha256 TEXT NULL,
+            approved_by TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            approved_at BIGINT NOT NULL
+        );
+        CREATE INDEX approvals_by_project ON approvals (owner, repo, pr_number, project_path, approved_at);
+        """,
     ];
 
     public async Task MigrateAsync(CancellationToken cancellationToken = default)
@@ -391,6 +408,60 @@ public sealed class SqlStateStore : IStateStore, IAsyncDisposable
             """;
         return await ExecuteAsync(sql, cancellationToken, [.. parameters]) == 1;
     }
+
+    // ---- approvals ---------------------------------------------------------------------------------------------
+
+    public async Task<bool> ApproveRunAsync(long runId, string fingerprint, Approval approval, DateTimeOffset now, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var tx = await connection.BeginTransactionAsync(cancellationToken);
+
+        // The approval holds only for the plan it was given for: same run, still awaiting approval, same fingerprint.
+        await using (var update = Command(connection,
+            "UPDATE project_runs SET status = 'approved', updated_at = @now WHERE id = @id AND status = 'awaiting_approval' AND fingerprint = @fp;",
+            ("@id", runId), ("@fp", fingerprint), ("@now", Ms(now))))
+        {
+            update.Transaction = tx;
+            if (await update.ExecuteNonQueryAsync(cancellationToken) != 1)
+            {
+                await tx.RollbackAsync(cancellationToken);
+                return false;
+            }
+        }
+
+        await using (var insert = Command(connection,
+            """
+            INSERT INTO approvals (run_id, owner, repo, pr_number, project_path, head_sha, fingerprint, plan_sha256, approved_by, kind, approved_at)
+            SELECT r.id, h.owner, h.repo, h.pr_number, r.project_path, h.head_sha, r.fingerprint, r.plan_sha256, @by, @kind, @at
+            FROM project_runs r JOIN pr_heads h ON h.id = r.head_id WHERE r.id = @id;
+            """,
+            ("@id", runId), ("@by", approval.ApprovedBy), ("@kind", approval.Automatic ? "automatic" : "manual"), ("@at", Ms(approval.At))))
+        {
+            insert.Transaction = tx;
+            await insert.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await tx.CommitAsync(cancellationToken);
+        return true;
+    }
+
+    private const string ApprovalColumns = "run_id, project_path, head_sha, fingerprint, plan_sha256, approved_by, kind, approved_at";
+
+    private static ApprovalRecord MapApproval(DbDataReader r) =>
+        new(r.GetInt64(0), r.GetString(1), r.GetString(2), r.GetString(3), Str(r, 4), r.GetString(5), r.GetString(6) == "automatic", FromMs(r, 7)!.Value);
+
+    public async Task<ApprovalRecord?> LastApprovalAsync(RepoRef repo, int number, string projectPath, CancellationToken cancellationToken = default)
+    {
+        var rows = await QueryAsync(
+            $"SELECT {ApprovalColumns} FROM approvals WHERE owner = @owner AND repo = @repo AND pr_number = @pr AND project_path = @path ORDER BY approved_at DESC, id DESC LIMIT 1;",
+            MapApproval, cancellationToken, ("@owner", repo.Owner), ("@repo", repo.Name), ("@pr", number), ("@path", projectPath));
+        return rows.Count == 0 ? null : rows[0];
+    }
+
+    public async Task<IReadOnlyList<ApprovalRecord>> ListApprovalsAsync(RepoRef repo, int number, CancellationToken cancellationToken = default) =>
+        await QueryAsync(
+            $"SELECT {ApprovalColumns} FROM approvals WHERE owner = @owner AND repo = @repo AND pr_number = @pr ORDER BY approved_at, id;",
+            MapApproval, cancellationToken, ("@owner", repo.Owner), ("@repo", repo.Name), ("@pr", number));
 
     // ---- locks -------------------------------------------------------------------------------------------------
 

@@ -105,3 +105,10 @@ public static class RunStatusNames
         _ => throw new FormatException($"Unknown head status '{s}' in the database."),
     };
 }
+
+/// <summary>Who approved and how. For an automatic approval, <see cref="ApprovedBy"/> is the person whose identical plan it copies.</summary>
+public sealed record Approval(string ApprovedBy, bool Automatic, DateTimeOffset At);
+
+/// <summary>One row of the approval audit trail: who, when, which plan (fingerprint, artifact hash), which head SHA.</summary>
+public sealed record ApprovalRecord(
+    long RunId, string ProjectPath, string HeadSha, string Fingerprint, string? PlanSha256, string ApprovedBy, bool Automatic, DateTimeOffset At);

@@ -1,3 +1,4 @@
+using Ensemble.Jobs.GitHub;
 using System.Text.Json;
 using Ensemble.App.GitHub;
 using WireMock.RequestBuilders;

@@ -1,3 +1,4 @@
+using Ensemble.Jobs.GitHub;
 using Ensemble.Jobs.Core;
 using Octokit;
 
@@ -54,6 +55,27 @@ public sealed class OctokitIssuesClient(GitHubClientFactory clients) : IGitHubIs
         var client = await clients.ForInstallationAsync(repo.InstallationId, cancellationToken).ConfigureAwait(false);
         await client.Reaction.IssueComment.Create(repo.Owner, repo.Name, commentId, new NewReaction(reaction))
             .WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<bool> IsTeamMemberAsync(RepoRef repo, string organization, string teamSlug, string user, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(repo);
+        ArgumentException.ThrowIfNullOrWhiteSpace(organization);
+        ArgumentException.ThrowIfNullOrWhiteSpace(teamSlug);
+        ArgumentException.ThrowIfNullOrWhiteSpace(user);
+        var client = await clients.ForInstallationAsync(repo.InstallationId, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var uri = new Uri(
+                $"orgs/{Uri.EscapeDataString(organization)}/teams/{Uri.EscapeDataString(teamSlug)}/memberships/{Uri.EscapeDataString(user)}",
+                UriKind.Relative);
+            var response = await client.Connection.Get<TeamMembershipDetails>(uri, null).WaitAsync(cancellationToken).ConfigureAwait(false);
+            return response.Body?.State.Value == MembershipState.Active;
+        }
+        catch (NotFoundException)
+        {
+            return false;
+        }
     }
 
     internal static ReactionType ToReactionType(string content) => content switch

@@ -1,6 +1,6 @@
 using Ensemble.Jobs.Core;
 
-namespace Ensemble.App.GitHub;
+namespace Ensemble.Jobs.GitHub;
 
 /// <summary>Comments, reactions and permissions: what the comment commands and approvals need from GitHub.</summary>
 public interface IGitHubIssues
@@ -18,4 +18,7 @@ public interface IGitHubIssues
 
     /// <summary>Reacts to an issue comment; <paramref name="content"/> is GitHub's name: <c>+1</c>, <c>-1</c>, <c>laugh</c>, <c>confused</c>, <c>heart</c>, <c>hooray</c>, <c>rocket</c>, <c>eyes</c>.</summary>
     Task AddReactionAsync(RepoRef repo, long commentId, string content, CancellationToken cancellationToken = default);
+
+    /// <summary>Whether the user is an active member of the team <c>org/slug</c> (needs the App's members:read permission).</summary>
+    Task<bool> IsTeamMemberAsync(RepoRef repo, string organization, string teamSlug, string user, CancellationToken cancellationToken = default);
 }
