@@ -25,6 +25,7 @@ public sealed partial class PlanJob(
     IArtifactStore artifacts,
     ITerraformRunner terraform,
     AggregatePublisher aggregates,
+    ProjectCheckRuns checkRuns,
     IOptions<EnsembleOptions> ensembleOptions,
     SecretMasker masker,
     TimeProvider time,
@@ -67,7 +68,6 @@ public sealed partial class PlanJob(
 
         run = (await state.GetRunAsync(run.Id, cancellationToken))!;
         var started = time.GetUtcNow();
-        var checkName = AggregateStatus.ProjectCheckName(run.ProjectPath);
         var progress = new Progress(checks, time, head, run, started, retried);
         await progress.PublishAsync("Preparing a clean workspace", force: true, cancellationToken);
         await aggregates.PublishAsync(head.Id, cancellationToken);
@@ -191,17 +191,20 @@ public sealed partial class PlanJob(
                 return;
             }
 
-            await checks.UpdateCheckRunAsync(head.Repo, run.CheckRunId!.Value, new CheckRunRequest
+            // A plan identical to the last one approved for this project in this PR needs no second look.
+            string? note = null;
+            if (hasChanges && await state.LastApprovalAsync(head.Repo, head.Number, run.ProjectPath, cancellationToken) is { } last
+                && string.Equals(last.Fingerprint, fingerprint, StringComparison.Ordinal))
             {
-                Name = checkName,
-                HeadSha = head.HeadSha,
-                Status = CheckStatus.Completed,
-                Conclusion = hasChanges ? CheckConclusion.ActionRequired : CheckConclusion.Success,
-                Output = rendered,
-                ExternalId = $"run-{run.Id}",
-                CompletedAt = now,
-                Actions = hasChanges ? [new CheckRunAction("approve", "Approve", "Approve this plan for apply after merge")] : [],
-            }, cancellationToken);
+                var approval = new Approval(last.ApprovedBy, Automatic: true, now);
+                if (await state.ApproveRunAsync(run.Id, fingerprint, approval, now, cancellationToken))
+                {
+                    note = ProjectCheckRuns.ApprovalNote(approval, fingerprint);
+                }
+            }
+
+            run = (await state.GetRunAsync(run.Id, cancellationToken))!;
+            await checkRuns.PublishAsync(head, run, rendered, note, cancellationToken);
             LogPlanned(logger, CountsLine(summary), (now - started).TotalSeconds);
             await aggregates.PublishAsync(head.Id, cancellationToken);
         }

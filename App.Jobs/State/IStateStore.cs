@@ -56,10 +56,10 @@ public interface IStateStore
     Task<bool> ApproveRunAsync(long runId, string fingerprint, Approval approval, DateTimeOffset now, CancellationToken cancellationToken = default);
 
     /// <summary>The newest approval of a project in a pull request (manual or automatic), the base for auto-approval.</summary>
-    Task<ApprovalRecord?> LastApprovalAsync(RepoRef repo, int number, string projectPath, CancellationToken cancellationToken = default);
+    Task<ApprovalAudit?> LastApprovalAsync(RepoRef repo, int number, string projectPath, CancellationToken cancellationToken = default);
 
     /// <summary>Every approval of a pull request, oldest first (the audit trail).</summary>
-    Task<IReadOnlyList<ApprovalRecord>> ListApprovalsAsync(RepoRef repo, int number, CancellationToken cancellationToken = default);
+    Task<IReadOnlyList<ApprovalAudit>> ListApprovalsAsync(RepoRef repo, int number, CancellationToken cancellationToken = default);
 
     /// <summary>Serialises work on one head (aggregate publication) across threads and processes.</summary>
     Task<IAsyncDisposable> LockHeadAsync(long headId, CancellationToken cancellationToken = default);

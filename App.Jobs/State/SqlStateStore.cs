@@ -447,10 +447,10 @@ public sealed class SqlStateStore : IStateStore, IAsyncDisposable
 
     private const string ApprovalColumns = "run_id, project_path, head_sha, fingerprint, plan_sha256, approved_by, kind, approved_at";
 
-    private static ApprovalRecord MapApproval(DbDataReader r) =>
+    private static ApprovalAudit MapApproval(DbDataReader r) =>
         new(r.GetInt64(0), r.GetString(1), r.GetString(2), r.GetString(3), Str(r, 4), r.GetString(5), r.GetString(6) == "automatic", FromMs(r, 7)!.Value);
 
-    public async Task<ApprovalRecord?> LastApprovalAsync(RepoRef repo, int number, string projectPath, CancellationToken cancellationToken = default)
+    public async Task<ApprovalAudit?> LastApprovalAsync(RepoRef repo, int number, string projectPath, CancellationToken cancellationToken = default)
     {
         var rows = await QueryAsync(
             $"SELECT {ApprovalColumns} FROM approvals WHERE owner = @owner AND repo = @repo AND pr_number = @pr AND project_path = @path ORDER BY approved_at DESC, id DESC LIMIT 1;",
@@ -458,7 +458,7 @@ public sealed class SqlStateStore : IStateStore, IAsyncDisposable
         return rows.Count == 0 ? null : rows[0];
     }
 
-    public async Task<IReadOnlyList<ApprovalRecord>> ListApprovalsAsync(RepoRef repo, int number, CancellationToken cancellationToken = default) =>
+    public async Task<IReadOnlyList<ApprovalAudit>> ListApprovalsAsync(RepoRef repo, int number, CancellationToken cancellationToken = default) =>
         await QueryAsync(
             $"SELECT {ApprovalColumns} FROM approvals WHERE owner = @owner AND repo = @repo AND pr_number = @pr ORDER BY approved_at, id;",
             MapApproval, cancellationToken, ("@owner", repo.Owner), ("@repo", repo.Name), ("@pr", number));

@@ -110,5 +110,5 @@ public static class RunStatusNames
 public sealed record Approval(string ApprovedBy, bool Automatic, DateTimeOffset At);
 
 /// <summary>One row of the approval audit trail: who, when, which plan (fingerprint, artifact hash), which head SHA.</summary>
-public sealed record ApprovalRecord(
+public sealed record ApprovalAudit(
     long RunId, string ProjectPath, string HeadSha, string Fingerprint, string? PlanSha256, string ApprovedBy, bool Automatic, DateTimeOffset At);

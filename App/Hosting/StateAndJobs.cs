@@ -106,6 +106,8 @@ public static class StateAndJobs
         services.AddSingleton<ITerraformRunner>(sp => new ProcessTerraformRunner(sp.GetRequiredService<IOptions<TerraformOptions>>().Value));
         services.AddSingleton(sp => new SecretMasker(KnownSecrets(configuration)));
         services.AddSingleton<AggregatePublisher>();
+        services.AddSingleton<ProjectCheckRuns>();
+        services.AddSingleton<PermissionCache>();
         services.AddTransient<DeliveryJob>();
         services.AddTransient<DiscoverJob>();
         services.AddTransient<PlanJob>();
