@@ -5,13 +5,14 @@ namespace Ensemble.Jobs.Core.Approvals;
 
 /// <summary>
 /// Puts untrusted text (comment arguments, names from configuration) into GitHub Markdown as plain text:
-/// nothing in it can become a link, an image, HTML, a code span, a table cell or a mention.
+/// nothing in it can become markup, HTML, an image, a code span, a table cell, a new line or a mention
+/// (a bare <c>www.</c> address may still be auto-linked by GitHub, which is harmless).
 /// </summary>
 public static class MarkdownText
 {
-    /// <summary>Backslash-escapes every ASCII punctuation character (CommonMark allows it for all of them, and it stops
-    /// <c>@</c> mentions too), drops control, format (zero-width, bidi overrides) and line-separator characters, and
-    /// cuts the result to <paramref name="maxChars"/> source characters with an ellipsis.</summary>
+    /// <summary>Backslash-escapes ASCII punctuation (CommonMark allows it for all of them, and it stops <c>@</c> mentions
+    /// and <c>https:</c> autolinks) except <c>. / - ,</c>, which mean nothing inline on one line; replaces control,
+    /// format (zero-width, bidi overrides) and line-separator characters with U+FFFD; and cuts the result to <paramref name="maxChars"/> source characters with an ellipsis.</summary>
     public static string Escape(string text, int maxChars = 80)
     {
         ArgumentNullException.ThrowIfNull(text);
@@ -34,7 +35,7 @@ public static class MarkdownText
                 continue;
             }
 
-            if (rune.IsAscii && char.IsAsciiLetterOrDigit((char)rune.Value) is false && rune.Value > ' ')
+            if (rune.IsAscii && char.IsAsciiLetterOrDigit((char)rune.Value) is false && rune.Value > ' ' && rune.Value is not ('.' or '/' or '-' or ','))
             {
                 sb.Append('\\');
             }
