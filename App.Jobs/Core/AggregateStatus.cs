@@ -4,7 +4,7 @@ using Ensemble.Jobs.State;
 namespace Ensemble.Jobs.Core;
 
 /// <summary>What the aggregate check run <c>ensemble</c> needs to know of one project.</summary>
-public sealed record ProjectStatusView(string ProjectPath, RunStatus Status, string? Summary, bool Destroy);
+public sealed record ProjectStatusView(string ProjectPath, RunStatus Status, string? Summary, bool Destroy, string? WhoMayApprove = null);
 
 /// <summary>
 /// Computes the aggregate check run from the projects of one head. Pure. Branch protection requires this one name,
@@ -90,12 +90,14 @@ public static class AggregateStatus
 
     private static string Table(IReadOnlyList<ProjectStatusView> projects)
     {
-        var sb = new StringBuilder("| Project | Status | Plan |\n|---|---|---|\n");
+        var sb = new StringBuilder("| Project | Status | Plan | Who may approve |\n|---|---|---|---|\n");
         foreach (var p in projects)
         {
             sb.Append("| `").Append(p.ProjectPath.Replace("`", "'", StringComparison.Ordinal)).Append("` | ")
               .Append(Describe(p.Status)).Append(p.Destroy ? " (destroys the project)" : "").Append(" | ")
-              .Append(p.Summary ?? "").Append(" |\n");
+              .Append(p.Summary ?? "").Append(" | ")
+              .Append(p.Status == RunStatus.AwaitingApproval ? (p.WhoMayApprove ?? "").Replace("|", "\\|", StringComparison.Ordinal) : "")
+              .Append(" |\n");
         }
         return sb.ToString();
     }

@@ -1,4 +1,5 @@
 using Ensemble.Jobs.Core;
+using Ensemble.Jobs.Core.Approvals;
 using Ensemble.Jobs.GitHub;
 using Ensemble.Jobs.State;
 
@@ -8,15 +9,26 @@ namespace Ensemble.Jobs.Jobs;
 /// Recomputes the aggregate check run <c>ensemble</c> of one head from state and publishes it. Runs under the head's
 /// lock so two plans finishing together cannot publish out of order (an older view landing after a newer one).
 /// </summary>
-public sealed class AggregatePublisher(IStateStore state, IGitHubChecks checks, TimeProvider time)
+public sealed class AggregatePublisher(IStateStore state, IGitHubChecks checks, ApproverRequirements requirements, TimeProvider time)
 {
+    public static readonly CheckRunAction ApproveAllAction = new(Interactions.ApproveAll, "Approve all", "Approve every plan you may approve");
+    public static readonly CheckRunAction ReplanAction = new(Interactions.Replan, "Re-plan", "Plan every project of this commit again");
+
     public async Task PublishAsync(long headId, CancellationToken cancellationToken)
     {
         await using var headLock = await state.LockHeadAsync(headId, cancellationToken);
         var head = await state.GetHeadAsync(headId, cancellationToken)
             ?? throw new InvalidOperationException($"Pull-request head {headId} is not in the state store.");
         var runs = await state.ListRunsAsync(headId, cancellationToken);
-        var views = runs.Select(r => new ProjectStatusView(r.ProjectPath, r.Status, r.Summary, r.Destroy)).ToList();
+        var views = new List<ProjectStatusView>(runs.Count);
+        foreach (var r in runs)
+        {
+            var who = r.Status == RunStatus.AwaitingApproval
+                ? ApproverPolicy.DescribeWhoMayApprove(await requirements.ForAsync(head, r.ProjectPath, cancellationToken)) + $" (not @{head.Author}, the author)"
+                : null;
+            views.Add(new ProjectStatusView(r.ProjectPath, r.Status, r.Summary, r.Destroy, who));
+        }
+
         var result = AggregateStatus.Compute(head.Status, views, head.Problems);
         var now = time.GetUtcNow();
         var request = new CheckRunRequest
@@ -29,6 +41,12 @@ public sealed class AggregatePublisher(IStateStore state, IGitHubChecks checks, 
             ExternalId = $"head-{head.Id}",
             StartedAt = result.Status == CheckStatus.Queued ? null : now,
             CompletedAt = result.Status == CheckStatus.Completed ? now : null,
+            Actions = result.Conclusion switch
+            {
+                CheckConclusion.ActionRequired => [ApproveAllAction, ReplanAction],
+                CheckConclusion.Failure when head.Status == HeadStatus.Discovered || head.Status == HeadStatus.DiscoveryFailed => [ReplanAction],
+                _ => [],
+            },
         };
 
         if (head.AggregateCheckRunId is { } id)

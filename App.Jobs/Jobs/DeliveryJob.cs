@@ -1,3 +1,4 @@
+using Ensemble.Jobs.Core.Approvals;
 using Ensemble.Jobs.Events;
 using Ensemble.Jobs.State;
 using Hangfire;
@@ -10,7 +11,7 @@ namespace Ensemble.Jobs.Jobs;
 /// first (a head is created once, discovery is enqueued only while the head is still being discovered).
 /// </summary>
 public sealed partial class DeliveryJob(
-    IStateStore state, IBackgroundJobClient jobs, AggregatePublisher aggregates, TimeProvider time, ILogger<DeliveryJob> logger)
+    IStateStore state, IBackgroundJobClient jobs, AggregatePublisher aggregates, Interactions interactions, TimeProvider time, ILogger<DeliveryJob> logger)
 {
     private static readonly HashSet<string> PlanningActions = new(StringComparer.Ordinal) { "opened", "reopened", "synchronize", "ready_for_review" };
 
@@ -36,6 +37,15 @@ public sealed partial class DeliveryJob(
             case PullRequestEvent pr:
                 LogIgnored(logger, $"pull_request.{pr.Action} needs no plan");
                 break;
+            case CheckRunEvent checkRun:
+                await interactions.HandleAsync(checkRun, cancellationToken);
+                break;
+            case CheckSuiteEvent checkSuite:
+                await interactions.HandleAsync(checkSuite, cancellationToken);
+                break;
+            case PullRequestCommentEvent comment:
+                await interactions.HandleAsync(comment, cancellationToken);
+                break;
             case IgnoredEvent ignored:
                 LogIgnored(logger, ignored.Reason);
                 break;
@@ -58,9 +68,12 @@ public sealed partial class DeliveryJob(
             }
 
             await state.SetHeadStatusAsync(older.Id, HeadStatus.Superseded, older.Problems, now, ct);
+            var supersede = new RunEvent.Supersede();
             foreach (var run in await state.ListRunsAsync(older.Id, ct))
             {
-                await state.TransitionRunAsync(run.Id, [RunStatus.Queued], new RunUpdate(RunStatus.Superseded, now) { SetFinished = true }, ct);
+                // A running plan notices at its next progress tick and stops; a queued one never starts.
+                await state.TransitionRunAsync(run.Id, RunStateMachine.SourcesOf(supersede),
+                    new RunUpdate(RunStateMachine.TargetOf(supersede), now) { SetFinished = true }, ct);
             }
             await aggregates.PublishAsync(older.Id, ct);
         }
@@ -84,11 +97,12 @@ public sealed partial class DeliveryJob(
             }
 
             await state.SetHeadStatusAsync(head.Id, HeadStatus.Closed, head.Problems, now, ct);
+            var close = new RunEvent.Close(pr.Merged);
             foreach (var run in await state.ListRunsAsync(head.Id, ct))
             {
-                // Applying after a merge is its own flow (docs/apply.md); a closed PR's plans are abandoned.
-                await state.TransitionRunAsync(run.Id, [RunStatus.Queued, RunStatus.AwaitingApproval, RunStatus.NoChanges, RunStatus.Failed],
-                    new RunUpdate(RunStatus.Abandoned, now) { SetFinished = true }, ct);
+                // Approved runs of a merged PR stay approved: applying them is its own flow.
+                await state.TransitionRunAsync(run.Id, RunStateMachine.SourcesOf(close),
+                    new RunUpdate(RunStateMachine.TargetOf(close), now) { SetFinished = true }, ct);
             }
         }
     }

@@ -27,6 +27,9 @@ public interface IStateStore
 
     Task<IReadOnlyList<PullRequestHead>> ListHeadsAsync(RepoRef repo, int number, CancellationToken cancellationToken = default);
 
+    /// <summary>Heads with this commit as their head (one per PR that has it), for events that name only a SHA.</summary>
+    Task<IReadOnlyList<PullRequestHead>> ListHeadsBySha(RepoRef repo, string headSha, CancellationToken cancellationToken = default);
+
     Task SetHeadAggregateCheckRunAsync(long headId, long checkRunId, CancellationToken cancellationToken = default);
 
     Task SetHeadStatusAsync(long headId, HeadStatus status, string? problems, DateTimeOffset now, CancellationToken cancellationToken = default);

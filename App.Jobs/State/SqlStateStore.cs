@@ -311,6 +311,11 @@ public sealed class SqlStateStore : IStateStore, IAsyncDisposable
             $"SELECT {HeadColumns} FROM pr_heads WHERE owner = @owner AND repo = @repo AND pr_number = @pr ORDER BY id;",
             MapHead, cancellationToken, ("@owner", repo.Owner), ("@repo", repo.Name), ("@pr", number));
 
+    public async Task<IReadOnlyList<PullRequestHead>> ListHeadsBySha(RepoRef repo, string headSha, CancellationToken cancellationToken = default) =>
+        await QueryAsync(
+            $"SELECT {HeadColumns} FROM pr_heads WHERE owner = @owner AND repo = @repo AND head_sha = @head ORDER BY id;",
+            MapHead, cancellationToken, ("@owner", repo.Owner), ("@repo", repo.Name), ("@head", headSha));
+
     public Task SetHeadAggregateCheckRunAsync(long headId, long checkRunId, CancellationToken cancellationToken = default) =>
         ExecuteAsync("UPDATE pr_heads SET aggregate_check_run_id = @c WHERE id = @id;", cancellationToken, ("@id", headId), ("@c", checkRunId));
 

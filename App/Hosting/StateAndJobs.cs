@@ -108,6 +108,8 @@ public static class StateAndJobs
         services.AddSingleton<AggregatePublisher>();
         services.AddSingleton<ProjectCheckRuns>();
         services.AddSingleton<PermissionCache>();
+        services.AddSingleton<ApproverRequirements>();
+        services.AddTransient<Interactions>();
         services.AddTransient<DeliveryJob>();
         services.AddTransient<DiscoverJob>();
         services.AddTransient<PlanJob>();
