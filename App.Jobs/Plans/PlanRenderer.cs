@@ -479,8 +479,8 @@ public static partial class PlanRenderer
 
     private static int TextRank(ResourceChange c) => c.Action switch
     {
-        PlanAction.Delete => 0,
-        PlanAction.Replace => 1,
+        // Destroys and replaces together in plan order: when diffs are dropped from the end, these stay longest.
+        PlanAction.Delete or PlanAction.Replace => 1,
         PlanAction.Update => 2,
         PlanAction.Create => 3,
         PlanAction.Forget => 4,
@@ -676,7 +676,7 @@ public static partial class PlanRenderer
         var errors = ExtractErrors(log);
 
         var summary = new StringBuilder();
-        summary.AppendBlock($"**`terraform {Markdown.Html(step)}` failed** in project {Markdown.Code(projectPath)}. Nothing can be approved or applied for it until a plan succeeds.");
+        summary.AppendBlock($"**{Markdown.Code("terraform " + step)} failed** in project {Markdown.Code(projectPath)}. Nothing can be approved or applied for it until a plan succeeds.");
         if (errors.Length > 0)
         {
             summary.AppendBlock(Markdown.Fence(Tail(errors, 40_000), "text"));
