@@ -27,9 +27,9 @@ public class PlanPerformanceTests(ITestOutputHelper output)
         Bare();
         Ours();
         TimeSpan bare = TimeSpan.MaxValue, ours = TimeSpan.MaxValue;
-        for (var i = 0; i < 5; i++)
+        for (var i = 0; i < 3; i++)
         {
-            // Interleaved, best of five: a busy shared machine slows both alike.
+            // Interleaved, best of three: a busy shared machine slows both alike.
             bare = Min(bare, Time(Bare));
             ours = Min(ours, Time(Ours));
         }
