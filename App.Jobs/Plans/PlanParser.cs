@@ -174,24 +174,24 @@ internal static class PlanParser
         return new PlanDocument
         {
             FormatVersion = formatVersion,
-            TerraformVersion = OptionalString(root, "terraform_version", "terraform_version"),
+            TerraformVersion = OptionalString(root, "terraform_version", Where.Root),
             Errored = root.TryGetProperty("errored", out var errored) && errored.ValueKind == JsonValueKind.True,
             ResourceChanges = ReadArray(root, "resource_changes", (e, path) => ReadResourceChange(e, path)),
             ResourceDrift = ReadArray(root, "resource_drift", (e, path) => ReadResourceChange(e, path)),
             OutputChanges = ReadOutputChanges(root),
             DeferredChanges = ReadArray(root, "deferred_changes", (e, path) => new DeferredChange(
-                OptionalString(e, "reason", path + ".reason") ?? "unknown",
-                ReadResourceChange(RequiredProperty(e, "resource_change", path), path + ".resource_change"))),
+                OptionalString(e, "reason", path) ?? "unknown",
+                ReadResourceChange(RequiredProperty(e, "resource_change", path), path with { Sub = ".resource_change" }))),
             Checks = [.. ReadArray(root, "checks", ReadCheck), .. ReadArray(root, "condition_results", ReadConditionResult)],
             Diagnostics = ReadArray(root, "diagnostics", (e, path) => new PlanDiagnostic(
-                OptionalString(e, "severity", path + ".severity") ?? "error",
-                OptionalString(e, "summary", path + ".summary") ?? "",
-                OptionalString(e, "detail", path + ".detail"))),
+                OptionalString(e, "severity", path) ?? "error",
+                OptionalString(e, "summary", path) ?? "",
+                OptionalString(e, "detail", path))),
             ActionInvocations = ReadArray(root, "action_invocations", (e, path) => RequiredString(e, "address", path)),
         };
     }
 
-    private static List<T> ReadArray<T>(JsonElement parent, string name, Func<JsonElement, string, T> read)
+    private static List<T> ReadArray<T>(JsonElement parent, string name, Func<JsonElement, Where, T> read)
     {
         if (!parent.TryGetProperty(name, out var array) || array.ValueKind == JsonValueKind.Null)
         {
@@ -207,14 +207,14 @@ internal static class PlanParser
         var i = 0;
         foreach (var item in array.EnumerateArray())
         {
-            list.Add(read(item, $"{name}[{i}]"));
+            list.Add(read(item, new Where(name, i)));
             i++;
         }
 
         return list;
     }
 
-    private static ResourceChange ReadResourceChange(JsonElement e, string path)
+    private static ResourceChange ReadResourceChange(JsonElement e, Where path)
     {
         if (e.ValueKind != JsonValueKind.Object)
         {
@@ -223,24 +223,24 @@ internal static class PlanParser
 
         var address = RequiredString(e, "address", path);
         var change = RequiredProperty(e, "change", path);
-        var actions = ReadActions(change, $"{path} ({address}).change");
-        var (action, order) = FoldActions(actions, $"{path} ({address})");
-        var mode = OptionalString(e, "mode", path + ".mode");
+        var actions = ReadActions(change, path with { Address = address, Sub = path.Sub + ".change" });
+        var (action, order) = FoldActions(actions, path with { Address = address });
+        var mode = OptionalString(e, "mode", path);
 
         return new ResourceChange
         {
             Address = address,
-            PreviousAddress = OptionalString(e, "previous_address", path + ".previous_address"),
-            ModuleAddress = OptionalString(e, "module_address", path + ".module_address"),
+            PreviousAddress = OptionalString(e, "previous_address", path),
+            ModuleAddress = OptionalString(e, "module_address", path),
             Mode = mode == "data" ? ResourceMode.Data : ResourceMode.Managed,
-            Type = OptionalString(e, "type", path + ".type") ?? "",
-            Name = OptionalString(e, "name", path + ".name") ?? "",
+            Type = OptionalString(e, "type", path) ?? "",
+            Name = OptionalString(e, "name", path) ?? "",
             Index = Property(e, "index"),
-            ProviderName = OptionalString(e, "provider_name", path + ".provider_name") ?? "",
+            ProviderName = OptionalString(e, "provider_name", path) ?? "",
             Actions = actions,
             Action = action,
             ReplaceOrder = order,
-            ActionReason = OptionalString(e, "action_reason", path + ".action_reason"),
+            ActionReason = OptionalString(e, "action_reason", path),
             Before = Property(change, "before"),
             After = Property(change, "after"),
             BeforeSensitive = Property(change, "before_sensitive"),
@@ -266,7 +266,7 @@ internal static class PlanParser
         var list = new List<OutputChange>();
         foreach (var output in outputs.EnumerateObject())
         {
-            var path = $"output_changes.{output.Name}";
+            var path = new Where("output_changes." + output.Name, -1);
             if (output.Value.ValueKind != JsonValueKind.Object)
             {
                 throw new PlanFormatException($"Plan JSON {path} should be an object but is {Kind(output.Value)}.");
@@ -289,13 +289,13 @@ internal static class PlanParser
         return list;
     }
 
-    private static CheckResult ReadCheck(JsonElement e, string path)
+    private static CheckResult ReadCheck(JsonElement e, Where path)
     {
         var address = RequiredProperty(e, "address", path);
         var display = address.ValueKind == JsonValueKind.Object
-            ? OptionalString(address, "to_display", path + ".address.to_display") ?? ""
+            ? OptionalString(address, "to_display", path with { Sub = path.Sub + ".address" }) ?? ""
             : address.ToString();
-        var kind = address.ValueKind == JsonValueKind.Object ? OptionalString(address, "kind", path + ".address.kind") ?? "" : "";
+        var kind = address.ValueKind == JsonValueKind.Object ? OptionalString(address, "kind", path with { Sub = path.Sub + ".address" }) ?? "" : "";
         var problems = new List<string>();
         if (e.TryGetProperty("instances", out var instances) && instances.ValueKind == JsonValueKind.Array)
         {
@@ -309,22 +309,22 @@ internal static class PlanParser
             }
         }
 
-        return new CheckResult(display, kind, OptionalString(e, "status", path + ".status") ?? "unknown", problems);
+        return new CheckResult(display, kind, OptionalString(e, "status", path) ?? "unknown", problems);
     }
 
-    private static CheckResult ReadConditionResult(JsonElement e, string path)
+    private static CheckResult ReadConditionResult(JsonElement e, Where path)
     {
         var status = Property(e, "unknown").ValueKind == JsonValueKind.True ? "unknown"
             : Property(e, "result").ValueKind == JsonValueKind.True ? "pass" : "fail";
-        var message = OptionalString(e, "error_message", path + ".error_message");
+        var message = OptionalString(e, "error_message", path);
         return new CheckResult(
             RequiredString(e, "address", path),
-            OptionalString(e, "condition_type", path + ".condition_type") ?? "",
+            OptionalString(e, "condition_type", path) ?? "",
             status,
             message is null ? [] : [message]);
     }
 
-    private static string[] ReadActions(JsonElement change, string path)
+    private static string[] ReadActions(JsonElement change, Where path)
     {
         var actions = RequiredProperty(change, "actions", path);
         if (actions.ValueKind != JsonValueKind.Array)
@@ -332,13 +332,36 @@ internal static class PlanParser
             throw new PlanFormatException($"Plan JSON {path}.actions should be an array but is {Kind(actions)}.");
         }
 
-        return [.. actions.EnumerateArray().Select(a => a.ValueKind == JsonValueKind.String
-            ? a.GetString()!
-            : throw new PlanFormatException($"Plan JSON {path}.actions should hold strings but holds {Kind(a)}."))];
+        var list = new string[actions.GetArrayLength()];
+        var i = 0;
+        foreach (var a in actions.EnumerateArray())
+        {
+            list[i++] = a.ValueKind == JsonValueKind.String
+                ? KnownAction(a) ?? a.GetString()!
+                : throw new PlanFormatException($"Plan JSON {path}.actions should hold strings but holds {Kind(a)}.");
+        }
+
+        return list;
     }
 
-    internal static (PlanAction Action, ReplaceOrder Order) FoldActions(IReadOnlyList<string> actions, string path) =>
-        string.Join(',', actions) switch
+    private static readonly string[] KnownActions = ["create", "delete", "update", "no-op", "read", "forget"];
+
+    /// <summary>Shares the few action names instead of allocating one string per resource.</summary>
+    private static string? KnownAction(JsonElement action)
+    {
+        foreach (var known in KnownActions)
+        {
+            if (action.ValueEquals(known))
+            {
+                return known;
+            }
+        }
+
+        return null;
+    }
+
+    internal static (PlanAction Action, ReplaceOrder Order) FoldActions(IReadOnlyList<string> actions, Where path) =>
+        (actions.Count == 1 ? actions[0] : string.Join(',', actions)) switch
         {
             "no-op" => (PlanAction.NoOp, ReplaceOrder.None),
             "create" => (PlanAction.Create, ReplaceOrder.None),
@@ -357,15 +380,15 @@ internal static class PlanParser
     private static JsonElement Property(JsonElement e, string name) =>
         e.ValueKind == JsonValueKind.Object && e.TryGetProperty(name, out var value) ? value : default;
 
-    private static JsonElement RequiredProperty(JsonElement e, string name, string path) =>
+    private static JsonElement RequiredProperty(JsonElement e, string name, Where path) =>
         e.ValueKind == JsonValueKind.Object && e.TryGetProperty(name, out var value)
             ? value
             : throw new PlanFormatException($"Plan JSON {path} has no {name}.");
 
-    private static string RequiredString(JsonElement e, string name, string path) =>
-        OptionalString(e, name, $"{path}.{name}") ?? throw new PlanFormatException($"Plan JSON {path} has no {name}.");
+    private static string RequiredString(JsonElement e, string name, Where path) =>
+        OptionalString(e, name, path) ?? throw new PlanFormatException($"Plan JSON {path} has no {name}.");
 
-    private static string? OptionalString(JsonElement e, string name, string path)
+    private static string? OptionalString(JsonElement e, string name, Where path)
     {
         if (e.ValueKind != JsonValueKind.Object || !e.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
         {
@@ -374,10 +397,19 @@ internal static class PlanParser
 
         return value.ValueKind == JsonValueKind.String
             ? value.GetString()
-            : throw new PlanFormatException($"Plan JSON {path} should be a string but is {Kind(value)}.");
+            : throw new PlanFormatException($"Plan JSON {path}.{name} should be a string but is {Kind(value)}.");
     }
 
     private static string Kind(JsonElement e) => e.ValueKind.ToString().ToLower(CultureInfo.InvariantCulture);
 
     private sealed class PlanFormatException(string message) : Exception(message);
+
+    /// <summary>Where in the JSON a field sits; formatted only when a message needs it, so parsing builds no path strings.</summary>
+    internal readonly record struct Where(string Array, int Index, string? Sub = null, string? Address = null)
+    {
+        public static readonly Where Root = new("(root)", -1);
+
+        public override string ToString() =>
+            (Index >= 0 ? $"{Array}[{Index}]" : Array) + (Address is null ? "" : $" ({Address})") + Sub;
+    }
 }

@@ -91,8 +91,8 @@ public static partial class PlanRenderer
         {
             sections.Add(new Section(
                 $"### ⚠️ Destroyed or replaced ({Count(destructive.Count)})", "destroy or replace address", "destroy and replace addresses", Priority: 0, Order: 0,
-                [.. destructive.Select(DestructiveLine)],
-                [.. destructive.Select(c => $"- {Marker(c.Action)} {Markdown.Code(c.Address)}")]));
+                Lines(destructive, DestructiveLine),
+                Lines(destructive, c => $"- {Marker(c.Action)} {Markdown.Code(c.Address)}")));
         }
 
         AddAddressSection(sections, plan, PlanAction.Create, "#### + Create", "create", priority: 6, order: 1);
@@ -102,46 +102,46 @@ public static partial class PlanRenderer
         if (imports.Count > 0)
         {
             sections.Add(new Section($"#### Import ({Count(imports.Count)})", "import", "imports", 1, 3,
-                [.. imports.Select(c => $"- {Markdown.Code(c.Address)}" + (c.ImportId is { } id ? $" from id {Markdown.Code(id)}" : ""))]));
+                Lines(imports, c => $"- {Markdown.Code(c.Address)}" + (c.ImportId is { } id ? $" from id {Markdown.Code(id)}" : ""))));
         }
 
         var moves = plan.ResourceChanges.Where(c => c.IsMove).ToList();
         if (moves.Count > 0)
         {
             sections.Add(new Section($"#### Move ({Count(moves.Count)})", "move", "moves", 1, 4,
-                [.. moves.Select(c => $"- {Markdown.Code(c.PreviousAddress!)} → {Markdown.Code(c.Address)}")]));
+                Lines(moves, c => $"- {Markdown.Code(c.PreviousAddress!)} → {Markdown.Code(c.Address)}")));
         }
 
         var forgets = plan.ResourceChanges.Where(c => c.Action == PlanAction.Forget).ToList();
         if (forgets.Count > 0)
         {
             sections.Add(new Section($"#### Forget ({Count(forgets.Count)}): removed from state, the objects themselves are kept", "forget", "forgets", 1, 5,
-                [.. forgets.Select(c => $"- {Markdown.Code(c.Address)}")]));
+                Lines(forgets, c => $"- {Markdown.Code(c.Address)}")));
         }
 
         var reads = plan.ResourceChanges.Where(c => c.Action == PlanAction.Read).ToList();
         if (reads.Count > 0)
         {
             sections.Add(new Section($"#### Data sources read during apply ({Count(reads.Count)})", "data source read", "data source reads", 7, 6,
-                [.. reads.Select(c => $"- {Markdown.Code(c.Address)}" + (c.ActionReason is { } r ? $": {Reason(r)}" : ""))]));
+                Lines(reads, c => $"- {Markdown.Code(c.Address)}" + (c.ActionReason is { } r ? $": {Reason(r)}" : ""))));
         }
 
         var outputs = plan.OutputChanges.Where(o => o.Action != PlanAction.NoOp).ToList();
         if (outputs.Count > 0)
         {
-            sections.Add(new Section($"#### Outputs ({Count(outputs.Count)})", "output", "outputs", 2, 7, [.. outputs.Select(OutputLine)]));
+            sections.Add(new Section($"#### Outputs ({Count(outputs.Count)})", "output", "outputs", 2, 7, Lines(outputs, OutputLine)));
         }
 
         if (plan.ActionInvocations.Count > 0)
         {
             sections.Add(new Section($"#### Actions run on apply ({Count(plan.ActionInvocations.Count)})", "action", "actions", 4, 8,
-                [.. plan.ActionInvocations.Select(a => $"- {Markdown.Code(a)}")]));
+                Lines(plan.ActionInvocations, a => $"- {Markdown.Code(a)}")));
         }
 
         if (plan.DeferredChanges.Count > 0)
         {
             sections.Add(new Section($"#### Deferred to a later plan ({Count(plan.DeferredChanges.Count)})", "deferred change", "deferred changes", 4, 9,
-                [.. plan.DeferredChanges.Select(d => $"- {Markdown.Code(d.Change.Address)}: {Markdown.Code(d.Reason)}")]));
+                Lines(plan.DeferredChanges, d => $"- {Markdown.Code(d.Change.Address)}: {Markdown.Code(d.Reason)}")));
         }
 
         AddCheckSections(plan, sections);
@@ -169,7 +169,7 @@ public static partial class PlanRenderer
         if (changes.Count > 0)
         {
             sections.Add(new Section($"{heading} ({Count(changes.Count)})", noun + " address", noun + " addresses", priority, order,
-                [.. changes.Select(c => $"- {Markdown.Code(c.Address)}")]));
+                Lines(changes, c => $"- {Markdown.Code(c.Address)}")));
         }
     }
 
@@ -181,7 +181,7 @@ public static partial class PlanRenderer
             sections.Add(new Section(
                 $"#### Drift: changed outside Terraform ({Count(drift.Count)})\n\nThese objects changed outside Terraform since the last apply (not by this pull request); the plan above already takes that into account.",
                 "drifted object", "drifted objects", 3, 20,
-                [.. drift.Select(d => $"- {Marker(d.Action)} {Markdown.Code(d.Address)}: {DriftWords(d.Action)}")]));
+                Lines(drift, d => $"- {Marker(d.Action)} {Markdown.Code(d.Address)}: {DriftWords(d.Action)}")));
         }
     }
 
@@ -191,14 +191,14 @@ public static partial class PlanRenderer
         if (failing.Count > 0)
         {
             sections.Add(new Section($"#### Checks not passing ({Count(failing.Count)} of {Count(plan.Checks.Count)})", "check", "checks", 4, 10,
-                [.. failing.Select(c => $"- {Markdown.Code(c.Address)}: {Markdown.Code(c.Status)}" +
-                    (c.Problems.Count > 0 ? " — " + string.Join("; ", c.Problems.Select(Markdown.Code)) : ""))]));
+                Lines(failing, c => $"- {Markdown.Code(c.Address)}: {Markdown.Code(c.Status)}" +
+                    (c.Problems.Count > 0 ? " — " + string.Join("; ", c.Problems.Select(Markdown.Code)) : ""))));
         }
 
         if (plan.Diagnostics.Count > 0)
         {
             sections.Add(new Section($"#### Diagnostics ({Count(plan.Diagnostics.Count)})", "diagnostic", "diagnostics", 4, 11,
-                [.. plan.Diagnostics.Select(d => $"- **{Markdown.Html(d.Severity)}**: {Markdown.Code(d.Summary)}")]));
+                Lines(plan.Diagnostics, d => $"- **{Markdown.Html(d.Severity)}**: {Markdown.Code(d.Summary)}")));
         }
     }
 
@@ -341,9 +341,40 @@ public static partial class PlanRenderer
 
     private sealed record Section(string Heading, string Noun, string Nouns, int Priority, int Order, IReadOnlyList<string> Lines, IReadOnlyList<string>? Compact = null)
     {
-        public int Shown { get; set; }
+        public List<string> Shown { get; } = [];
         public bool UseCompact { get; set; }
-        public IReadOnlyList<string> Chosen => UseCompact ? Compact! : Lines;
+    }
+
+    /// <summary>
+    /// Lines formatted only when read: a 10,000-resource plan shows a few hundred addresses, so the rest are never
+    /// built (that keeps rendering close to the cost of parsing).
+    /// </summary>
+    private static IReadOnlyList<string> Lines<T>(IReadOnlyList<T> items, Func<T, string> format) => new LazyLines<T>(items, format);
+
+    private sealed class LazyLines<T>(IReadOnlyList<T> items, Func<T, string> format) : IReadOnlyList<string>
+    {
+        public string this[int index] => format(items[index]);
+        public int Count => items.Count;
+        public IEnumerator<string> GetEnumerator() => items.Select(format).GetEnumerator();
+        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+    }
+
+    /// <summary>Takes lines while they fit; returns whether all of them did.</summary>
+    private static bool Take(IReadOnlyList<string> lines, List<string> shown, ref int budget)
+    {
+        for (var i = 0; i < lines.Count; i++)
+        {
+            var line = lines[i];
+            if (line.Length + 1 > budget)
+            {
+                return false;
+            }
+
+            budget -= line.Length + 1;
+            shown.Add(line);
+        }
+
+        return true;
     }
 
     /// <summary>
@@ -357,36 +388,28 @@ public static partial class PlanRenderer
                      - sections.Sum(s => s.Heading.Length + 4 + NoteReserve);
         foreach (var section in sections.OrderBy(s => s.Priority).ThenBy(s => s.Order))
         {
-            var full = section.Lines.Sum(l => l.Length + 1);
-            if (full <= budget)
+            var before = budget;
+            if (Take(section.Lines, section.Shown, ref budget) || section.Compact is null)
             {
-                section.Shown = section.Lines.Count;
-                budget -= full;
                 continue;
             }
 
-            section.UseCompact = section.Compact is not null;
-            foreach (var line in section.Chosen)
-            {
-                if (line.Length + 1 > budget)
-                {
-                    break;
-                }
-
-                budget -= line.Length + 1;
-                section.Shown++;
-            }
+            // Destructive addresses without their reasons still beat a cut list.
+            budget = before;
+            section.Shown.Clear();
+            section.UseCompact = true;
+            Take(section.Compact, section.Shown, ref budget);
         }
 
         foreach (var section in sections.OrderBy(s => s.Order))
         {
             sb.AppendBlock(section.Heading);
-            if (section.Shown > 0)
+            if (section.Shown.Count > 0)
             {
-                sb.AppendBlock(string.Join('\n', section.Chosen.Take(section.Shown)));
+                sb.AppendBlock(string.Join('\n', section.Shown));
             }
 
-            var missing = section.Lines.Count - section.Shown;
+            var missing = section.Lines.Count - section.Shown.Count;
             if (missing > 0 || section.UseCompact)
             {
                 var parts = new List<string>();
@@ -412,12 +435,18 @@ public static partial class PlanRenderer
 
     // ---------------------------------------------------------------- text
 
-    private static string RenderText(PlanDocument plan, PlanRenderContext ctx)
+    private static string? RenderText(PlanDocument plan, PlanRenderContext ctx)
     {
         var shown = plan.ResourceChanges
             .Where(c => c.Action != PlanAction.NoOp || c.IsImport || c.IsMove)
             .OrderBy(c => TextRank(c))
             .ToList();
+
+        if (shown.Count == 0)
+        {
+            // Output-only or action-only plans: the summary already says everything.
+            return null;
+        }
 
         var sb = new StringBuilder();
         sb.AppendBlock($"### Attribute changes in {Markdown.Code(ctx.ProjectPath)}\n\nSensitive values are never shown, only `(sensitive)`.");
@@ -450,8 +479,8 @@ public static partial class PlanRenderer
 
     private static int TextRank(ResourceChange c) => c.Action switch
     {
-        PlanAction.Delete => 0,
-        PlanAction.Replace => 1,
+        // Destroys and replaces together in plan order: when diffs are dropped from the end, these stay longest.
+        PlanAction.Delete or PlanAction.Replace => 1,
         PlanAction.Update => 2,
         PlanAction.Create => 3,
         PlanAction.Forget => 4,
@@ -469,7 +498,7 @@ public static partial class PlanRenderer
             PlanAction.Delete => "destroy",
             PlanAction.Read => "read",
             PlanAction.Forget => "forget (removed from state, not destroyed)",
-            _ => c.IsImport ? "import" : "move",
+            _ => c.IsImport ? "import" : "",
         };
         if (c.IsImport && c.Action != PlanAction.NoOp)
         {
@@ -478,7 +507,7 @@ public static partial class PlanRenderer
 
         if (c.IsMove)
         {
-            label += $", moved from <code>{Markdown.Html(c.PreviousAddress!)}</code>";
+            label += (label.Length > 0 ? ", " : "") + $"moved from <code>{Markdown.Html(c.PreviousAddress!)}</code>";
         }
 
         var body = c.Action == PlanAction.Forget
@@ -562,7 +591,8 @@ public static partial class PlanRenderer
                     Emit(() => sb.Append("- ").Append(Name(b.Path)).Append(" = ").Append(AttributeDiff.Display(b)).Append(" → null").Append(suffix).Append('\n'));
                 }
 
-                if (unchanged > 0)
+                // Only worth saying next to real changes; with none, the caller says "No attribute changes".
+                if (unchanged > 0 && total > 0)
                 {
                     sb.Append("  # (").Append(Count(unchanged)).Append(unchanged == 1 ? " unchanged attribute hidden)\n" : " unchanged attributes hidden)\n");
                 }
@@ -615,7 +645,8 @@ public static partial class PlanRenderer
             return;
         }
 
-        sb.Append("~ ").Append(Name(after.Path)).Append(" = ").Append(b).Append(" → ").Append(a).Append(suffix).Append('\n');
+        // Two sensitive (or otherwise masked) values that differ read the same: say only that it changes.
+        sb.Append("~ ").Append(Name(after.Path)).Append(" = ").Append(b == a ? b : $"{b} → {a}").Append(suffix).Append('\n');
     }
 
     private static bool Forces(IReadOnlyList<string> replacePaths, string path) =>
@@ -645,7 +676,7 @@ public static partial class PlanRenderer
         var errors = ExtractErrors(log);
 
         var summary = new StringBuilder();
-        summary.AppendBlock($"**`terraform {Markdown.Html(step)}` failed** in project {Markdown.Code(projectPath)}. Nothing can be approved or applied for it until a plan succeeds.");
+        summary.AppendBlock($"**{Markdown.Code("terraform " + step)} failed** in project {Markdown.Code(projectPath)}. Nothing can be approved or applied for it until a plan succeeds.");
         if (errors.Length > 0)
         {
             summary.AppendBlock(Markdown.Fence(Tail(errors, 40_000), "text"));

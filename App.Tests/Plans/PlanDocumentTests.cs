@@ -85,6 +85,23 @@ public class PlanDocumentTests
         Assert.False(plan.Errored);
     }
 
+    [Theory]
+    [InlineData("\"no-op\"", PlanAction.NoOp, ReplaceOrder.None)]
+    [InlineData("\"create\"", PlanAction.Create, ReplaceOrder.None)]
+    [InlineData("\"read\"", PlanAction.Read, ReplaceOrder.None)]
+    [InlineData("\"update\"", PlanAction.Update, ReplaceOrder.None)]
+    [InlineData("\"delete\"", PlanAction.Delete, ReplaceOrder.None)]
+    [InlineData("\"forget\"", PlanAction.Forget, ReplaceOrder.None)]
+    [InlineData("\"delete\",\"create\"", PlanAction.Replace, ReplaceOrder.DeleteThenCreate)]
+    [InlineData("\"create\",\"delete\"", PlanAction.Replace, ReplaceOrder.CreateThenDelete)]
+    [InlineData("\"create\",\"forget\"", PlanAction.Create, ReplaceOrder.None)]
+    public void Parse_ActionList_FoldsToOneAction(string actions, PlanAction expected, ReplaceOrder order)
+    {
+        var change = Assert.Single(PlanDocument.Parse("""{"format_version":"1.2","resource_changes":[{"address":"a.b","change":{"actions":[""" + actions + "]}}]}").Plan!.ResourceChanges);
+
+        Assert.Equal((expected, order), (change.Action, change.ReplaceOrder));
+    }
+
     [Fact]
     public void Parse_CreateBeforeDestroy_IsReplaceCreateThenDelete()
     {

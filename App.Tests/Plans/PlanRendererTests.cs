@@ -50,6 +50,31 @@ public class PlanRendererTests
     }
 
     [Fact]
+    public void Render_SensitiveOutput_ShowsMarkerNotValue()
+    {
+        var output = PlanRenderer.Render(PlanFixtures.Load("tfjson-1.1-sensitive-values.json"), new PlanRenderContext("p"));
+
+        Assert.Contains("- + `foo` = `(sensitive)`", output.Summary, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Render_NestedSensitiveInList_MasksOnlyThatPart()
+    {
+        var plan = PlanDocument.Parse("""
+            {"format_version":"1.2","resource_changes":[{"address":"a.b","type":"a","name":"b","change":{
+              "actions":["create"],"before":null,"after":{"rules":[{"cidr":"10.0.0.0/8","token":"hunter2"}]},
+              "after_unknown":{},"before_sensitive":false,"after_sensitive":{"rules":[{"token":true}]}}}],
+             "output_changes":{"o":{"actions":["create"],"before":null,"after":{"k":"hunter2","v":1},"after_unknown":false,"before_sensitive":false,"after_sensitive":{"k":true}}}}
+            """).Plan!;
+
+        var output = PlanRenderer.Render(plan, new PlanRenderContext("p"));
+
+        Assert.DoesNotContain("hunter2", Whole(output), StringComparison.Ordinal);
+        Assert.Contains("+ rules[0].cidr = \"10.0.0.0/8\"\n+ rules[0].token = (sensitive)\n", output.Text, StringComparison.Ordinal);
+        Assert.Contains("`{\"k\":(sensitive),\"v\":1}`", output.Summary, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Render_Replace_ShowsReasonAndForcingPath()
     {
         var output = PlanRenderer.Render(PlanFixtures.Load("ovsds-1.7-sensitive-replace.json"), new PlanRenderContext("p"));
