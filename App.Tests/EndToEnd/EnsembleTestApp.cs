@@ -136,6 +136,58 @@ public sealed class EnsembleTestApp : IAsyncDisposable
         return payload.ToJsonString();
     }
 
+    /// <summary>GitHub's check_run.requested_action payload (octokit/webhooks example) for a click on one of Ensemble's runs.</summary>
+    public static string CheckRunActionPayload(TestRepository repo, CheckRunView run, string identifier, string sender, string action = "requested_action")
+    {
+        var payload = JsonNode.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Fixtures", "webhooks", "check_run", "requested_action.json")))!.AsObject();
+        payload["action"] = action;
+        payload["installation"] = new JsonObject { ["id"] = InstallationId };
+        PointAt(payload, repo);
+        var checkRun = payload["check_run"]!.AsObject();
+        checkRun["id"] = run.Id;
+        checkRun["name"] = run.Name;
+        checkRun["head_sha"] = run.HeadSha;
+        checkRun["external_id"] = run.ExternalId;
+        if (action == "requested_action")
+        {
+            payload["requested_action"] = new JsonObject { ["identifier"] = identifier };
+        }
+        else
+        {
+            payload.Remove("requested_action");
+        }
+
+        payload["sender"]!["login"] = sender;
+        return payload.ToJsonString();
+    }
+
+    /// <summary>GitHub's issue_comment.created payload (octokit/webhooks example) turned into a comment on pull request <paramref name="number"/>.</summary>
+    public static string CommentPayload(TestRepository repo, int number, string body, string author, long commentId = 5150)
+    {
+        var payload = JsonNode.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Fixtures", "webhooks", "issue_comment", "created.with-installation.json")))!.AsObject();
+        payload["installation"] = new JsonObject { ["id"] = InstallationId };
+        PointAt(payload, repo);
+        var issue = payload["issue"]!.AsObject();
+        issue["number"] = number;
+        issue["pull_request"] = new JsonObject { ["url"] = $"https://api.github.com/repos/{repo.FullName}/pulls/{number}" };
+        var comment = payload["comment"]!.AsObject();
+        comment["id"] = commentId;
+        comment["body"] = body;
+        comment["user"]!["login"] = author;
+        comment["user"]!["type"] = "User";
+        payload["sender"]!["login"] = author;
+        return payload.ToJsonString();
+    }
+
+    private static void PointAt(JsonObject payload, TestRepository repo)
+    {
+        var repository = payload["repository"]!.AsObject();
+        repository["name"] = repo.Name;
+        repository["full_name"] = repo.FullName;
+        repository["owner"]!["login"] = repo.Owner;
+        repository["default_branch"] = "main";
+    }
+
     public async ValueTask DisposeAsync()
     {
         await App.StopAsync();

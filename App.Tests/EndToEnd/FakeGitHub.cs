@@ -20,6 +20,8 @@ public sealed class FakeGitHub : IDisposable
 
     private readonly ConcurrentDictionary<long, CheckRunView> _checkRuns = new();
     private readonly ConcurrentQueue<string> _unexpected = new();
+    private readonly ConcurrentQueue<(int Issue, string Body)> _comments = new();
+    private readonly ConcurrentQueue<(long Comment, string Reaction)> _reactions = new();
     private long _nextId = 1000;
 
     public FakeGitHub()
@@ -42,6 +44,10 @@ public sealed class FakeGitHub : IDisposable
         CheckRuns.LastOrDefault(c => c.Name == name && c.HeadSha == headSha);
 
     public int RequestCount => Server.LogEntries.Count();
+
+    public IReadOnlyList<(int Issue, string Body)> Comments => [.. _comments];
+
+    public IReadOnlyList<(long Comment, string Reaction)> Reactions => [.. _reactions];
 
     private ResponseMessage Handle(WireMock.IRequestMessage request)
     {
@@ -80,8 +86,18 @@ public sealed class FakeGitHub : IDisposable
                 case "GET" when segments is ["repos", _, _, "collaborators", var user, "permission"]:
                     var permission = Permissions.GetValueOrDefault(user, "read");
                     return Json(200, new JsonObject { ["permission"] = permission, ["user"] = new JsonObject { ["login"] = user } });
-                case "POST" when segments is ["repos", _, _, "issues", _, "comments"]:
-                    return Json(201, new JsonObject { ["id"] = Interlocked.Increment(ref _nextId), ["body"] = JsonNode.Parse(request.Body!)!["body"]!.DeepClone() });
+                case "POST" when segments is ["repos", _, _, "issues", var issueText, "comments"] && int.TryParse(issueText, out var issue):
+                {
+                    var body = JsonNode.Parse(request.Body!)!["body"]!.GetValue<string>();
+                    _comments.Enqueue((issue, body));
+                    return Json(201, new JsonObject { ["id"] = Interlocked.Increment(ref _nextId), ["body"] = body });
+                }
+                case "POST" when segments is ["repos", _, _, "issues", "comments", var commentText, "reactions"] && long.TryParse(commentText, out var commentId):
+                {
+                    var content = JsonNode.Parse(request.Body!)!["content"]!.GetValue<string>();
+                    _reactions.Enqueue((commentId, content));
+                    return Json(201, new JsonObject { ["id"] = Interlocked.Increment(ref _nextId), ["content"] = content });
+                }
             }
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException or NullReferenceException)

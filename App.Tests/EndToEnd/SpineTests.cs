@@ -21,7 +21,7 @@ public sealed class EndToEndCollection
 [Trait("Category", Categories.Integration)]
 public sealed class SpineTests(PostgresFixture postgres, S3Fixture s3) : IClassFixture<PostgresFixture>, IClassFixture<S3Fixture>, IAsyncLifetime
 {
-    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(90);
+    private static readonly TimeSpan Patience = Scenarios.Patience;
     private EnsembleTestApp _app = null!;
 
     public async Task InitializeAsync() =>
@@ -29,51 +29,15 @@ public sealed class SpineTests(PostgresFixture postgres, S3Fixture s3) : IClassF
 
     public async Task DisposeAsync() => await _app.DisposeAsync();
 
-    private static string Project(string name, string extra = "") => $$"""
-        terraform {
-          backend "local" {
-            path = "terraform.tfstate"
-          }
-        }
-
-        resource "sim_thing" "{{name}}" {
-          name = "{{name}}"
-        }
-        {{extra}}
-        """;
-
-    /// <summary>main has three projects; the PR branch changes dev and prod (and the README).</summary>
-    private (TestRepository Repo, string Base, string Head) TwoProjectPullRequest(string devExtra = "", string prodExtra = "")
-    {
-        var repo = _app.CreateRepository();
-        repo.Write("envs/dev/main.tf", Project("dev"))
-            .Write("envs/prod/main.tf", Project("prod"))
-            .Write("envs/staging/main.tf", Project("staging"))
-            .Write("README.md", "# infra\n");
-        var @base = repo.Commit("three projects");
-        repo.Checkout("feature", create: true);
-        repo.Write("envs/dev/main.tf", Project("dev", devExtra + "\nresource \"sim_thing\" \"dev_extra\" {\n  name = \"more\"\n}\n"))
-            .Write("envs/prod/variables.tf", "variable \"size\" {\n  default = 3\n}\n" + prodExtra)
-            .Write("README.md", "# infra\n\nchanged\n");
-        var head = repo.Commit("change dev and prod");
-        repo.SetPullRef(7, head);
-        return (repo, @base, head);
-    }
-
-    private static bool AllCompleted(FakeGitHub github, string headSha, int projectRuns) =>
-        github.CheckRuns.Count(c => c.HeadSha == headSha && c.Name.StartsWith("ensemble: ", StringComparison.Ordinal)) == projectRuns
-        && github.CheckRuns.Where(c => c.HeadSha == headSha).All(c => c.Status == "completed")
-        && github.Latest("ensemble", headSha) is { Status: "completed" };
-
     [Fact]
     public async Task PullRequestOpened_TwoChangedProjects_OneCheckRunEachAndAnAggregateAwaitingApproval()
     {
-        var (repo, @base, head) = TwoProjectPullRequest();
+        var (repo, @base, head) = Scenarios.TwoProjectPullRequest(_app);
 
         var response = await _app.SendWebhookAsync("pull_request", EnsembleTestApp.PullRequestPayload("opened", repo, 7, @base, head));
         Assert.True(response.IsSuccessStatusCode, $"webhook answered {(int)response.StatusCode}");
 
-        await _app.GitHub.WaitUntilAsync(g => AllCompleted(g, head, 2), Patience, "both plans and the aggregate to complete");
+        await _app.GitHub.WaitUntilAsync(g => Scenarios.AllCompleted(g, head, 2), Patience, "both plans and the aggregate to complete");
 
         var runs = _app.GitHub.CheckRuns.Where(c => c.HeadSha == head).ToList();
         Assert.Equal(["ensemble", "ensemble: envs/dev", "ensemble: envs/prod"], runs.Select(r => r.Name).Distinct().Order());
@@ -102,9 +66,9 @@ public sealed class SpineTests(PostgresFixture postgres, S3Fixture s3) : IClassF
     [Fact]
     public async Task PlanArtifacts_StoredInS3_RoundTripByteForByte()
     {
-        var (repo, @base, head) = TwoProjectPullRequest();
+        var (repo, @base, head) = Scenarios.TwoProjectPullRequest(_app);
         await _app.SendWebhookAsync("pull_request", EnsembleTestApp.PullRequestPayload("opened", repo, 7, @base, head));
-        await _app.GitHub.WaitUntilAsync(g => AllCompleted(g, head, 2), Patience, "plans to complete");
+        await _app.GitHub.WaitUntilAsync(g => Scenarios.AllCompleted(g, head, 2), Patience, "plans to complete");
 
         var state = _app.Service<IStateStore>();
         var heads = await state.ListHeadsAsync(new RepoRef(EnsembleTestApp.InstallationId, repo.Owner, repo.Name), 7);
@@ -131,7 +95,7 @@ public sealed class SpineTests(PostgresFixture postgres, S3Fixture s3) : IClassF
     public async Task PullRequest_NoTerraformChange_AggregateSucceedsWithNothingToPlan()
     {
         var repo = _app.CreateRepository();
-        repo.Write("envs/dev/main.tf", Project("dev")).Write("docs/guide.md", "hello\n");
+        repo.Write("envs/dev/main.tf", Scenarios.Project("dev")).Write("docs/guide.md", "hello\n");
         var @base = repo.Commit("base");
         repo.Checkout("docs", create: true);
         repo.Write("docs/guide.md", "hello again\n");
@@ -150,7 +114,7 @@ public sealed class SpineTests(PostgresFixture postgres, S3Fixture s3) : IClassF
     [Fact]
     public async Task Webhook_ForgedOrMissingSignature_401AndNothingRecorded()
     {
-        var (repo, @base, head) = TwoProjectPullRequest();
+        var (repo, @base, head) = Scenarios.TwoProjectPullRequest(_app);
         var body = EnsembleTestApp.PullRequestPayload("opened", repo, 7, @base, head);
 
         var forged = await _app.SendWebhookAsync("pull_request", body, signature: EnsembleTestApp.Sign(body, "not the secret"));
@@ -169,7 +133,7 @@ public sealed class SpineTests(PostgresFixture postgres, S3Fixture s3) : IClassF
     [Fact]
     public async Task Webhook_SameDeliveryTwice_OneSetOfPlans()
     {
-        var (repo, @base, head) = TwoProjectPullRequest();
+        var (repo, @base, head) = Scenarios.TwoProjectPullRequest(_app);
         var body = EnsembleTestApp.PullRequestPayload("opened", repo, 7, @base, head);
         var delivery = Guid.NewGuid().ToString();
 
@@ -178,7 +142,7 @@ public sealed class SpineTests(PostgresFixture postgres, S3Fixture s3) : IClassF
         Assert.True(first.IsSuccessStatusCode);
         Assert.True(second.IsSuccessStatusCode, "a redelivery is acknowledged");
 
-        await _app.GitHub.WaitUntilAsync(g => AllCompleted(g, head, 2), Patience, "plans to complete");
+        await _app.GitHub.WaitUntilAsync(g => Scenarios.AllCompleted(g, head, 2), Patience, "plans to complete");
         await Task.Delay(1000);
         Assert.Equal(1, await _app.Service<IStateStore>().CountDeliveriesAsync());
         Assert.Equal(3, _app.GitHub.CheckRuns.Count(c => c.HeadSha == head));
@@ -187,9 +151,9 @@ public sealed class SpineTests(PostgresFixture postgres, S3Fixture s3) : IClassF
     [Fact]
     public async Task Plan_TerraformFails_CheckRunShowsErrorAndWhatToDo_AggregateFails()
     {
-        var (repo, @base, head) = TwoProjectPullRequest(devExtra: "resource \"sim_fail\" \"broken\" {\n  message = \"Invalid provider configuration\"\n}\n");
+        var (repo, @base, head) = Scenarios.TwoProjectPullRequest(_app, devExtra: "resource \"sim_fail\" \"broken\" {\n  message = \"Invalid provider configuration\"\n}\n");
         await _app.SendWebhookAsync("pull_request", EnsembleTestApp.PullRequestPayload("opened", repo, 7, @base, head));
-        await _app.GitHub.WaitUntilAsync(g => AllCompleted(g, head, 2), Patience, "plans to complete");
+        await _app.GitHub.WaitUntilAsync(g => Scenarios.AllCompleted(g, head, 2), Patience, "plans to complete");
 
         var dev = _app.GitHub.Latest("ensemble: envs/dev", head)!;
         Assert.Equal("failure", dev.Conclusion);
@@ -212,9 +176,9 @@ public sealed class SpineTests(PostgresFixture postgres, S3Fixture s3) : IClassF
         try
         {
             var probe = "resource \"sim_probe\" \"env\" {\n  env = \"GitHub__WebhookSecret\"\n}\n";
-            var (repo, @base, head) = TwoProjectPullRequest(devExtra: probe);
+            var (repo, @base, head) = Scenarios.TwoProjectPullRequest(_app, devExtra: probe);
             await _app.SendWebhookAsync("pull_request", EnsembleTestApp.PullRequestPayload("opened", repo, 7, @base, head));
-            await _app.GitHub.WaitUntilAsync(g => AllCompleted(g, head, 2), Patience, "plans to complete");
+            await _app.GitHub.WaitUntilAsync(g => Scenarios.AllCompleted(g, head, 2), Patience, "plans to complete");
 
             var dev = _app.GitHub.Latest("ensemble: envs/dev", head)!;
             Assert.Contains("sim_probe.env", dev.Summary + dev.Text, StringComparison.Ordinal);
