@@ -108,12 +108,13 @@ public sealed class ApprovalTests(PostgresFixture postgres, S3Fixture s3) : ICla
         Assert.Equal("success", GitHub.Latest("ensemble", second)!.Conclusion);
         Assert.Equal("cancelled", GitHub.Latest("ensemble", head)!.Conclusion);
 
-        // A real change to prod's plan needs a new approval; dev stays auto-approved.
+        // A real change to prod's plan needs a new approval; dev (still changed by the PR) stays auto-approved.
         repo.Write("envs/prod/more.tf", "resource \"sim_thing\" \"prod_more\" {\n  name = \"new\"\n}\n");
         var third = repo.Commit("change prod's plan");
         repo.SetPullRef(7, third);
         await _app.SendWebhookAsync("pull_request", EnsembleTestApp.PullRequestPayload("synchronize", repo, 7, repo.Git("rev-parse", "main").Trim(), third, author: "alice"));
-        await GitHub.WaitUntilAsync(g => Scenarios.AllCompleted(g, third, 1), Scenarios.Patience, "third plans");
+        await GitHub.WaitUntilAsync(g => Scenarios.AllCompleted(g, third, 2), Scenarios.Patience, "third plans");
+        Assert.Contains("Auto-approved", GitHub.Latest("ensemble: envs/dev", third)!.Summary, StringComparison.Ordinal);
 
         Assert.Equal("action_required", GitHub.Latest("ensemble: envs/prod", third)!.Conclusion);
         Assert.Equal("action_required", GitHub.Latest("ensemble", third)!.Conclusion);
