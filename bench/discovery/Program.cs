@@ -1,0 +1,142 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using Ensemble.Bench.Discovery;
+using Ensemble.Jobs.Core;
+using Ensemble.Jobs.Discovery;
+using Ensemble.Jobs.Git;
+using Ensemble.Jobs.Jobs;
+using Microsoft.Extensions.Logging.Abstractions;
+
+// Discovery at monorepo scale against git's own floor. Usage:
+//   dotnet run -c Release --project bench/discovery [-- --runs 5] [--keep]
+var runs = args.SkipWhile(a => a != "--runs").Skip(1).Select(a => int.Parse(a, CultureInfo.InvariantCulture)).FirstOrDefault(5);
+var keep = args.Contains("--keep");
+var work = Path.Combine(Path.GetTempPath(), $"ensemble-discovery-bench-{Environment.ProcessId}");
+var repo = new RepoRef(1, "acme", "monorepo");
+var mirror = new GitMirror(new GitMirrorOptions(work, "file:///nonexistent/"), NullLogger<GitMirror>.Instance);
+var gitDir = mirror.MirrorPath(repo);
+
+var generation = Stopwatch.StartNew();
+var (baseSha, headSha, fileCount, changed) = MonorepoGenerator.Generate(gitDir);
+try
+{
+    Console.WriteLine($"Generated {fileCount:N0} files ({MonorepoGenerator.Projects:N0} projects, {MonorepoGenerator.Modules:N0} modules), " +
+                      $"second commit changes {changed:N0} files, in {generation.Elapsed.TotalSeconds:F1} s at {gitDir}");
+    GC.Collect();
+
+    // One untimed round first: JIT, page cache and git's own caches warm for every contestant alike.
+    await Floor();
+    await Cold();
+
+    var floor = await Measure.RepeatAsync("git ls-tree -r + git diff --name-only (floor)", runs, Floor);
+    var cold = await Measure.RepeatAsync("Ensemble cold (fresh ProjectFinder: 2 snapshots + diff + affected)", runs, Cold);
+    ProjectFinder? warmed = null;
+    var incremental = await Measure.RepeatAsync("Ensemble incremental (base snapshot cached, blob facts warm)", runs,
+        async () => (await DiscoverAsync(warmed!)).Projects.Count,
+        async () => warmed = await WarmFinder());
+    var stages = await Stages();
+
+    Console.WriteLine();
+    Console.WriteLine(Report.Table([floor, cold, incremental]));
+    Console.WriteLine();
+    Console.WriteLine($"cold / floor: {cold.MedianMs / floor.MedianMs:F2}x (goal <= 1.5x: {(cold.MedianMs <= 1.5 * floor.MedianMs ? "pass" : "FAIL")})");
+    Console.WriteLine($"incremental / floor: {incremental.MedianMs / floor.MedianMs:F2}x (goal <= 0.3x: {(incremental.MedianMs <= 0.3 * floor.MedianMs ? "pass" : "FAIL")})");
+    Console.WriteLine();
+    Console.WriteLine("Cold run by stage (one run, ms):");
+    foreach (var (stage, ms) in stages)
+    {
+        Console.WriteLine($"  {stage,-58} {ms,8:F0}");
+    }
+}
+finally
+{
+    if (!keep && Directory.Exists(work))
+    {
+        Directory.Delete(work, recursive: true);
+    }
+}
+
+async Task<int> Floor()
+{
+    var tree = await Git.RunAsync(gitDir, ["ls-tree", "-r", "-z", "--full-tree", headSha]);
+    var diff = await Git.RunAsync(gitDir, ["diff", "--name-only", "-z", baseSha, headSha]);
+    return tree.Length + diff.Length;
+}
+
+async Task<int> Cold()
+{
+    var finder = new ProjectFinder(mirror);
+    var result = await DiscoverAsync(finder);
+    return result.Projects.Count;
+}
+
+// A finder that has served the base branch before: the merge base's snapshot is cached, its blobs' facts too.
+async Task<ProjectFinder> WarmFinder()
+{
+    var finder = new ProjectFinder(mirror);
+    await finder.SnapshotAsync(repo, baseSha, CancellationToken.None);
+    return finder;
+}
+
+async Task<DiscoveryResult> DiscoverAsync(ProjectFinder finder)
+{
+    // What DiscoverJob does once the mirror is fetched.
+    var mergeBase = await mirror.MergeBaseAsync(repo, baseSha, headSha, CancellationToken.None) ?? throw new InvalidOperationException("no merge base");
+    var changes = await mirror.DiffAsync(repo, baseSha, headSha, CancellationToken.None);
+    var head = await finder.SnapshotAsync(repo, headSha, CancellationToken.None);
+    var baseSnapshot = await finder.SnapshotAsync(repo, mergeBase, CancellationToken.None);
+    return ProjectDiscovery.Affected(head, baseSnapshot, changes);
+}
+
+async Task<List<(string, double)>> Stages()
+{
+    var stages = new List<(string, double)>();
+    var watch = Stopwatch.StartNew();
+    double Lap()
+    {
+        var ms = watch.Elapsed.TotalMilliseconds;
+        watch.Restart();
+        return ms;
+    }
+
+    var mergeBase = (await mirror.MergeBaseAsync(repo, baseSha, headSha, CancellationToken.None))!;
+    stages.Add(("GitMirror.MergeBaseAsync", Lap()));
+    var changes = await mirror.DiffAsync(repo, baseSha, headSha, CancellationToken.None);
+    stages.Add(($"GitMirror.DiffAsync ({changes.Count} changes, renames on)", Lap()));
+    var tree = await mirror.ListTreeAsync(repo, headSha, CancellationToken.None);
+    stages.Add(($"GitMirror.ListTreeAsync head ({tree.Count:N0} files)", Lap()));
+    var tf = tree.Where(f => f.Path.EndsWith(".tf", StringComparison.Ordinal)).ToList();
+    var ids = tf.Select(f => f.BlobId).Distinct(StringComparer.Ordinal).ToList();
+    stages.Add(("filter .tf + distinct blob ids", Lap()));
+    var blobs = await mirror.ReadBlobsAsync(repo, ids, CancellationToken.None);
+    stages.Add(($"GitMirror.ReadBlobsAsync ({ids.Count:N0} blobs, {blobs.Values.Sum(b => (long)b.Length) / 1024:N0} KiB)", Lap()));
+    var facts = new Dictionary<string, HclFacts>(StringComparer.Ordinal);
+    foreach (var (id, bytes) in blobs)
+    {
+        facts[id] = HclScanner.Scan(Encoding.UTF8.GetString(bytes));
+    }
+
+    stages.Add(($"UTF-8 decode + HclScanner.Scan ({blobs.Count:N0} files)", Lap()));
+    var byPath = tf.ToDictionary(f => f.Path, f => facts[f.BlobId], StringComparer.Ordinal);
+    var head = RepoSnapshot.Build(byPath, tree.Select(f => f.Path).ToList());
+    stages.Add(("RepoSnapshot.Build head", Lap()));
+    var baseTree = await mirror.ListTreeAsync(repo, mergeBase, CancellationToken.None);
+    stages.Add(("GitMirror.ListTreeAsync merge base", Lap()));
+    var baseMissing = baseTree.Where(f => f.Path.EndsWith(".tf", StringComparison.Ordinal) && !facts.ContainsKey(f.BlobId))
+        .Select(f => f.BlobId).Distinct(StringComparer.Ordinal).ToList();
+    foreach (var (id, bytes) in await mirror.ReadBlobsAsync(repo, baseMissing, CancellationToken.None))
+    {
+        facts[id] = HclScanner.Scan(Encoding.UTF8.GetString(bytes));
+    }
+
+    stages.Add(($"read + scan the base's other blobs ({baseMissing.Count:N0})", Lap()));
+    var baseSnapshot = RepoSnapshot.Build(
+        baseTree.Where(f => f.Path.EndsWith(".tf", StringComparison.Ordinal)).ToDictionary(f => f.Path, f => facts[f.BlobId], StringComparer.Ordinal),
+        baseTree.Select(f => f.Path).ToList());
+    stages.Add(("RepoSnapshot.Build merge base", Lap()));
+    var result = ProjectDiscovery.Affected(head, baseSnapshot, changes);
+    stages.Add(($"ProjectDiscovery.Affected ({result.Projects.Count:N0} projects)", Lap()));
+    return stages;
+}
+
