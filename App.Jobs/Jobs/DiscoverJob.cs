@@ -1,3 +1,4 @@
+using Ensemble.Jobs.Config;
 using Ensemble.Jobs.Core;
 using Ensemble.Jobs.Discovery;
 using Ensemble.Jobs.Git;
@@ -16,6 +17,7 @@ public sealed partial class DiscoverJob(
     IStateStore state,
     GitMirror mirror,
     ProjectFinder finder,
+    RepoConfigs configs,
     IInstallationTokenSource tokens,
     IGitHubChecks checks,
     IBackgroundJobClient jobs,
@@ -36,7 +38,7 @@ public sealed partial class DiscoverJob(
 
         if (head.Status == HeadStatus.Discovering)
         {
-            DiscoveryResult result;
+            ConfiguredResult result;
             string mergeBase;
             try
             {
@@ -51,13 +53,23 @@ public sealed partial class DiscoverJob(
             }
 
             var now = time.GetUtcNow();
+            if (result.Errors.Count > 0)
+            {
+                // An invalid .ensemble.yml plans nothing rather than the wrong thing.
+                var errors = $"`{RepoConfigs.FileName}` is invalid, so nothing was planned:\n\n" + string.Join("\n", result.Errors.Select(e => $"- {e}"));
+                await state.SetHeadStatusAsync(head.Id, HeadStatus.DiscoveryFailed, errors, now, cancellationToken);
+                await aggregates.PublishAsync(head.Id, cancellationToken);
+                return;
+            }
+
             foreach (var project in result.Projects)
             {
                 await state.AddRunAsync(head.Id, project.Path, project.Destroy, project.Destroy ? mergeBase : head.HeadSha,
                     string.Join("\n", project.Reasons), now, cancellationToken);
             }
 
-            var problems = result.Problems.Count == 0 ? null : string.Join("\n", result.Problems.Select(p => $"- {p}"));
+            IEnumerable<string> notes = [.. result.Problems, .. result.Skipped.Select(p => $"`{p.Path}` not planned: {p.Reason}")];
+            var problems = notes.Any() ? string.Join("\n", notes.Select(p => $"- {p}")) : null;
             await state.SetHeadStatusAsync(head.Id, HeadStatus.Discovered, problems, now, cancellationToken);
             LogDiscovered(logger, result.Projects.Count);
         }
@@ -90,7 +102,7 @@ public sealed partial class DiscoverJob(
         await aggregates.PublishAsync(head.Id, cancellationToken);
     }
 
-    private async Task<(DiscoveryResult Result, string MergeBase)> DiscoverAsync(PullRequestHead head, CancellationToken ct)
+    private async Task<(ConfiguredResult Result, string MergeBase)> DiscoverAsync(PullRequestHead head, CancellationToken ct)
     {
         var token = await tokens.GetTokenAsync(head.Repo.InstallationId, ct);
         await mirror.FetchAsync(head.Repo, token,
@@ -100,7 +112,9 @@ public sealed partial class DiscoverJob(
         var changes = await mirror.DiffAsync(head.Repo, head.BaseSha, head.HeadSha, ct);
         var headSnapshot = await finder.SnapshotAsync(head.Repo, head.HeadSha, ct);
         var baseSnapshot = await finder.SnapshotAsync(head.Repo, mergeBase, ct);
-        return (ProjectDiscovery.Affected(headSnapshot, baseSnapshot, changes), mergeBase);
+        var config = await configs.EffectiveAsync(head.Repo, head.Number, head.BaseSha, head.HeadSha, ct);
+        var result = ConfiguredDiscovery.Apply(config, headSnapshot, baseSnapshot, changes);
+        return (result with { Problems = [.. config.Notices, .. result.Problems] }, mergeBase);
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Discovered {Count} affected projects")]

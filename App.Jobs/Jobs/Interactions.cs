@@ -287,15 +287,19 @@ public sealed partial class Interactions(
 
 /// <summary>
 /// Who may approve a project's plans. Without <c>.ensemble.yml</c> rules: users with write, maintain or admin, never
-/// the PR's author. Rules are read from the default branch only (DESIGN.md): a PR cannot widen its own approvers.
+/// the PR's author. Rules come from the PR's base commit only (<see cref="RepoConfigs"/>): a PR cannot widen its own approvers.
 /// </summary>
-public sealed class ApproverRequirements
+public sealed class ApproverRequirements(RepoConfigs configs)
 {
-    public Task<ApproverRequirement> ForAsync(PullRequestHead head, string projectPath, CancellationToken ct)
+    public async Task<ApproverRequirement> ForAsync(PullRequestHead head, string projectPath, CancellationToken ct)
     {
-        _ = head;
-        _ = projectPath;
-        _ = ct;
-        return Task.FromResult(ApproverRequirement.Default);
+        var config = await configs.EffectiveAsync(head.Repo, head.Number, head.BaseSha, head.HeadSha, ct);
+        if (!config.IsValid)
+        {
+            return ApproverRequirement.Default;
+        }
+
+        var policy = config.ApprovalFor(projectPath);
+        return new ApproverRequirement(policy.Users, policy.Teams, policy.AllowSelfApproval, policy.Source);
     }
 }

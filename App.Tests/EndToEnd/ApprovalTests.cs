@@ -189,4 +189,52 @@ public sealed class ApprovalTests(PostgresFixture postgres, S3Fixture s3) : ICla
         Assert.Contains("write", GitHub.Comments.Single().Body, StringComparison.Ordinal);
         Assert.Equal(before, GitHub.CheckRuns.Count);
     }
+
+    [Fact]
+    public async Task Config_ApproversFromDefaultBranch_PrWideningItsOwnApproversHasNoEffect()
+    {
+        var repo = _app.CreateRepository();
+        repo.Write("envs/prod/main.tf", Scenarios.Project("prod"))
+            .Write(".ensemble.yml", "version: 1\napprovers:\n  - paths: [\"envs/prod/**\"]\n    users: [\"carol\"]\n    teams: [\"acme/platform\"]\n");
+        var @base = repo.Commit("prod with approvers");
+        repo.Checkout("feature", create: true);
+        repo.Write("envs/prod/more.tf", "resource \"sim_thing\" \"more\" {\n  name = \"x\"\n}\n")
+            .Write(".ensemble.yml", "version: 1\napprovers:\n  - paths: [\"envs/prod/**\"]\n    users: [\"carol\", \"alice\", \"bob\"]\nprojects:\n  - path: envs/prod\n    allow_self_approval: true\n");
+        var head = repo.Commit("widen approvers");
+        repo.SetPullRef(7, head);
+        await _app.SendWebhookAsync("pull_request", EnsembleTestApp.PullRequestPayload("opened", repo, 7, @base, head, author: "alice"));
+        await GitHub.WaitUntilAsync(g => Scenarios.AllCompleted(g, head, 1), Scenarios.Patience, "the plan");
+        Assert.Contains("@carol", GitHub.Latest("ensemble", head)!.Summary, StringComparison.Ordinal);
+
+        await Click(repo, "ensemble: envs/prod", head, "approve", "bob");
+        await Click(repo, "ensemble: envs/prod", head, "approve", "alice");
+        await GitHub.WaitUntilAsync(g => g.Comments.Count >= 2, Scenarios.Patience, "two refusals");
+        Assert.Contains(GitHub.Comments, c => c.Body.Contains("@bob", StringComparison.Ordinal) && c.Body.Contains("@carol", StringComparison.Ordinal));
+        Assert.Contains(GitHub.Comments, c => c.Body.Contains("@alice", StringComparison.Ordinal) && c.Body.Contains("refused", StringComparison.Ordinal));
+        Assert.Equal("action_required", GitHub.Latest("ensemble: envs/prod", head)!.Conclusion);
+
+        await Click(repo, "ensemble: envs/prod", head, "approve", "carol");
+        await WaitFor("ensemble", head, r => r.Conclusion == "success", "carol's approval");
+    }
+
+    [Fact]
+    public async Task Config_Invalid_AggregateNamesLineAndKey_NothingPlanned()
+    {
+        var repo = _app.CreateRepository();
+        repo.Write("envs/prod/main.tf", Scenarios.Project("prod"));
+        var @base = repo.Commit("base");
+        repo.Checkout("feature", create: true);
+        repo.Write("envs/prod/more.tf", "resource \"sim_thing\" \"more\" {\n  name = \"x\"\n}\n")
+            .Write(".ensemble.yml", "version: 1\nprojects:\n  - path: envs/prod\n    depends_on: 5\n");
+        var head = repo.Commit("bad config");
+        repo.SetPullRef(7, head);
+        await _app.SendWebhookAsync("pull_request", EnsembleTestApp.PullRequestPayload("opened", repo, 7, @base, head, author: "alice"));
+        await WaitFor("ensemble", head, r => r.Status == "completed", "the aggregate");
+
+        var aggregate = GitHub.Latest("ensemble", head)!;
+        Assert.Equal("failure", aggregate.Conclusion);
+        Assert.Contains("line 4", aggregate.Summary, StringComparison.Ordinal);
+        Assert.Contains("depends_on", aggregate.Summary, StringComparison.Ordinal);
+        Assert.DoesNotContain(GitHub.CheckRuns, c => c.Name.StartsWith("ensemble: ", StringComparison.Ordinal));
+    }
 }

@@ -109,6 +109,7 @@ public static class StateAndJobs
         services.AddSingleton<ProjectCheckRuns>();
         services.AddSingleton<PermissionCache>();
         services.AddSingleton<ApproverRequirements>();
+        services.AddSingleton<RepoConfigs>();
         services.AddTransient<Interactions>();
         services.AddTransient<DeliveryJob>();
         services.AddTransient<DiscoverJob>();
