@@ -22,6 +22,11 @@ public static class Harness
         var phases = new List<PhaseResult>();
         var audits = new List<DeliveryAudit>();
         var notes = new List<string>();
+        var loadBefore = LoadAverage();
+        if (options.AppEnvironment.Count > 0)
+        {
+            notes.Add("App environment overrides: " + string.Join(", ", options.AppEnvironment.Select(kv => $"`{kv.Key}={kv.Value}`")) + ".");
+        }
 
         Log($"work directory {work.FullName}");
         await using (var bare = await StartBareAsync(work.FullName))
@@ -35,6 +40,10 @@ public static class Harness
             var database = $"webhook_load_{role}";
             var connectionString = await CreateDatabaseAsync(options.Postgres, database);
             var environment = AppEnvironment(work.FullName, role, secret, connectionString);
+            foreach (var (key, value) in options.AppEnvironment)
+            {
+                environment[key] = value;
+            }
             await using var app = await ChildProcess.StartAsync($"app-{role}", "dotnet", [options.AppDll], environment, work.FullName);
             Log($"App (role {role}) on {app.BaseUri}, log {app.LogPath}");
             var measured = await MeasureAsync($"app ({role})", app, sender, options, role);
@@ -42,6 +51,8 @@ public static class Harness
             audits.Add(await AuditAsync($"app ({role})", app, sender, connectionString, measured.Acknowledged, role));
         }
 
+        notes.Add($"Other load on the machine (1-min load average from /proc/loadavg): {loadBefore} at the start, {LoadAverage()} at the end; "
+            + "with 2 cores, anything above ~2 means the benchmark shared the CPU with other work.");
         var report = new BenchReport(DescribeMachine(), DateTimeOffset.UtcNow, options.Command, options, phases, audits, notes)
         {
             PayloadKb = payload.Length / 1024.0,
@@ -58,7 +69,7 @@ public static class Harness
         Log($"done in {total.Elapsed.TotalSeconds:0} s");
         try
         {
-            work.Delete(recursive: true);
+            if (Environment.GetEnvironmentVariable("WEBHOOK_LOAD_KEEP") is null) { work.Delete(recursive: true); }
         }
         catch (IOException)
         {
@@ -174,6 +185,9 @@ public static class Harness
         }
         return new NpgsqlConnectionStringBuilder(adminConnectionString) { Database = database }.ConnectionString;
     }
+
+    private static string LoadAverage() =>
+        File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "unknown";
 
     private static Machine DescribeMachine()
     {

@@ -128,7 +128,7 @@ log "building App and bench/webhook-load (Release)"
 dotnet build App/App.csproj -c Release -nologo -v quiet >"$WORK/build-app.log" 2>&1 || { cat "$WORK/build-app.log" >&2; die "building App failed"; }
 dotnet build bench/webhook-load/WebhookLoad.csproj -c Release -nologo -v quiet >"$WORK/build-bench.log" 2>&1 || { cat "$WORK/build-bench.log" >&2; die "building the harness failed"; }
 
-# Under 3 minutes by default: per target 5 s warm-up + 30 s at 200/s + 10 s at max throughput.
+# Under 3 minutes by default: per target 3 s warm-up + 30 s at 200/s + 10 s at max throughput.
 {
     dotnet bench/webhook-load/bin/Release/net10.0/webhook-load.dll \
         --app-dll App/bin/Release/net10.0/Ensemble.App.dll \
