@@ -17,6 +17,8 @@ public sealed class ApprovalTests(PostgresFixture postgres, S3Fixture s3) : ICla
         GitHub.Permissions["carol"] = "admin";
         GitHub.Permissions["alice"] = "write";
         GitHub.Permissions["reader"] = "read";
+        GitHub.Permissions["dave"] = "read";
+        GitHub.TeamMembers.Add("acme/platform/dave");
     }
 
     public async Task DisposeAsync() => await _app.DisposeAsync();
@@ -213,8 +215,10 @@ public sealed class ApprovalTests(PostgresFixture postgres, S3Fixture s3) : ICla
         Assert.Contains(GitHub.Comments, c => c.Body.Contains("@alice", StringComparison.Ordinal) && c.Body.Contains("refused", StringComparison.Ordinal));
         Assert.Equal("action_required", GitHub.Latest("ensemble: envs/prod", head)!.Conclusion);
 
-        await Click(repo, "ensemble: envs/prod", head, "approve", "carol");
-        await WaitFor("ensemble", head, r => r.Conclusion == "success", "carol's approval");
+        // Named approvers replace the default rule: dave only reads the repository but is in the named team.
+        await Click(repo, "ensemble: envs/prod", head, "approve", "dave");
+        await WaitFor("ensemble", head, r => r.Conclusion == "success", "dave's approval");
+        Assert.Contains("Approved by @dave", GitHub.Latest("ensemble: envs/prod", head)!.Summary, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -38,6 +38,9 @@ public sealed class FakeGitHub : IDisposable
 
     public Dictionary<string, string> Permissions { get; } = new(StringComparer.OrdinalIgnoreCase);
 
+    /// <summary>Team memberships as "org/team/user".</summary>
+    public HashSet<string> TeamMembers { get; } = new(StringComparer.OrdinalIgnoreCase);
+
     public IReadOnlyList<CheckRunView> CheckRuns => [.. _checkRuns.Values.OrderBy(c => c.Id)];
 
     public CheckRunView? Latest(string name, string headSha) =>
@@ -86,6 +89,10 @@ public sealed class FakeGitHub : IDisposable
                 case "GET" when segments is ["repos", _, _, "collaborators", var user, "permission"]:
                     var permission = Permissions.GetValueOrDefault(user, "read");
                     return Json(200, new JsonObject { ["permission"] = permission, ["user"] = new JsonObject { ["login"] = user } });
+                case "GET" when segments is ["orgs", var org, "teams", var team, "memberships", var member]:
+                    return TeamMembers.Contains($"{org}/{team}/{member}")
+                        ? Json(200, new JsonObject { ["state"] = "active", ["role"] = "member", ["url"] = "" })
+                        : Json(404, new JsonObject { ["message"] = "Not Found" });
                 case "POST" when segments is ["repos", _, _, "issues", var issueText, "comments"] && int.TryParse(issueText, out var issue):
                 {
                     var body = JsonNode.Parse(request.Body!)!["body"]!.GetValue<string>();
