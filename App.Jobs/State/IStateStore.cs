@@ -20,6 +20,16 @@ public interface IStateStore
 
     Task<long> CountDeliveriesAsync(CancellationToken cancellationToken = default);
 
+    /// <summary>Marks up to <paramref name="limit"/> recorded deliveries as enqueued and returns their ids (the outbox).</summary>
+    Task<IReadOnlyList<string>> ClaimDeliveriesToEnqueueAsync(int limit, DateTimeOffset now, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Returns deliveries enqueued before <paramref name="enqueuedBefore"/> but never processed to the outbox (their
+    /// job was lost with an in-memory queue or a crash between claim and enqueue). Jobs are reentrant, so a second
+    /// enqueue is harmless.
+    /// </summary>
+    Task<int> ReleaseStaleDeliveriesAsync(DateTimeOffset enqueuedBefore, CancellationToken cancellationToken = default);
+
     /// <summary>Returns the head row for (repo, PR, head SHA), creating it in <see cref="HeadStatus.Discovering"/> if absent.</summary>
     Task<PullRequestHead> UpsertHeadAsync(RepoRef repo, int number, string headSha, string baseSha, string baseRef, string author, DateTimeOffset now, CancellationToken cancellationToken = default);
 

@@ -170,6 +170,11 @@ public sealed class SqlStateStore : IStateStore, IAsyncDisposable
         );
         CREATE INDEX approvals_by_project ON approvals (owner, repo, pr_number, project_path, approved_at);
         """,
+        // 3: the webhook answer is one INSERT; a dispatcher enqueues jobs off the request path (outbox).
+        """
+        ALTER TABLE deliveries ADD COLUMN enqueued_at BIGINT NULL;
+        CREATE INDEX deliveries_to_enqueue ON deliveries (received_at) WHERE enqueued_at IS NULL;
+        """,
     ];
 
     public async Task MigrateAsync(CancellationToken cancellationToken = default)
@@ -256,6 +261,23 @@ public sealed class SqlStateStore : IStateStore, IAsyncDisposable
         await QueryAsync(
             "SELECT delivery_id FROM deliveries WHERE processed_at IS NULL AND received_at < @before ORDER BY received_at LIMIT @limit;",
             r => r.GetString(0), cancellationToken, ("@before", Ms(receivedBefore)), ("@limit", limit));
+
+    public async Task<IReadOnlyList<string>> ClaimDeliveriesToEnqueueAsync(int limit, DateTimeOffset now, CancellationToken cancellationToken = default)
+    {
+        // SKIP LOCKED lets several web processes dispatch side by side, each delivery claimed by exactly one.
+        var lockClause = _dialect == Dialect.Postgres ? "FOR UPDATE SKIP LOCKED" : "";
+        return await QueryAsync(
+            $"""
+            UPDATE deliveries SET enqueued_at = @now
+            WHERE delivery_id IN (SELECT delivery_id FROM deliveries WHERE enqueued_at IS NULL ORDER BY received_at LIMIT @limit {lockClause})
+            RETURNING delivery_id;
+            """,
+            r => r.GetString(0), cancellationToken, ("@now", Ms(now)), ("@limit", limit));
+    }
+
+    public Task<int> ReleaseStaleDeliveriesAsync(DateTimeOffset enqueuedBefore, CancellationToken cancellationToken = default) =>
+        ExecuteAsync("UPDATE deliveries SET enqueued_at = NULL WHERE processed_at IS NULL AND enqueued_at < @before;",
+            cancellationToken, ("@before", Ms(enqueuedBefore)));
 
     public async Task<long> CountDeliveriesAsync(CancellationToken cancellationToken = default)
     {

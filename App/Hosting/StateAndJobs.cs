@@ -115,6 +115,8 @@ public static class StateAndJobs
         services.AddTransient<DiscoverJob>();
         services.AddTransient<PlanJob>();
         services.AddHostedService<RecoveryService>();
+        services.AddSingleton<DeliveryDispatcher>();
+        services.AddHostedService(sp => sp.GetRequiredService<DeliveryDispatcher>());
         return services;
     }
 
@@ -154,11 +156,8 @@ public sealed partial class RecoveryService(
             return;
         }
 
-        var deliveries = await state.ListUnprocessedDeliveriesAsync(time.GetUtcNow(), 10_000, cancellationToken);
-        foreach (var id in deliveries)
-        {
-            jobs.Enqueue<DeliveryJob>(job => job.RunAsync(id, CancellationToken.None));
-        }
+        // Their jobs died with the in-memory queue: back to the outbox, which the dispatcher drains.
+        var deliveries = await state.ReleaseStaleDeliveriesAsync(time.GetUtcNow(), cancellationToken);
 
         var runs = await state.ListUnfinishedRunsAsync(cancellationToken);
         foreach (var run in runs)
@@ -166,9 +165,9 @@ public sealed partial class RecoveryService(
             jobs.Enqueue<PlanJob>(job => job.RunAsync(run.Id, CancellationToken.None));
         }
 
-        if (deliveries.Count + runs.Count > 0)
+        if (deliveries + runs.Count > 0)
         {
-            LogRecovered(logger, deliveries.Count, runs.Count);
+            LogRecovered(logger, deliveries, runs.Count);
         }
     }
 

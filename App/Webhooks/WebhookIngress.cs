@@ -2,7 +2,6 @@ using System.Text.Json;
 using Ensemble.Jobs.Core;
 using Ensemble.Jobs.Jobs;
 using Ensemble.Jobs.State;
-using Hangfire;
 using Microsoft.Extensions.Primitives;
 using Octokit.Webhooks;
 using Octokit.Webhooks.AspNetCore;
@@ -10,12 +9,12 @@ using Octokit.Webhooks.AspNetCore;
 namespace Ensemble.App.Webhooks;
 
 /// <summary>
-/// Records each signed delivery by its <c>X-GitHub-Delivery</c> id and enqueues its processing; nothing else.
+/// Records each signed delivery by its <c>X-GitHub-Delivery</c> id — one INSERT — and nothing else.
 /// Octokit.Webhooks awaits this before answering GitHub (which waits 10 s at most), so git and terraform never run here.
 /// A redelivery (same id) is acknowledged and not processed again.
 /// </summary>
 public sealed partial class EnsembleWebhookProcessor(
-    IStateStore state, IBackgroundJobClient jobs, TimeProvider time, ILogger<EnsembleWebhookProcessor> logger) : WebhookEventProcessor
+    IStateStore state, DeliveryDispatcher dispatcher, TimeProvider time, ILogger<EnsembleWebhookProcessor> logger) : WebhookEventProcessor
 {
     public override async ValueTask ProcessWebhookAsync(IDictionary<string, StringValues> headers, string body, CancellationToken cancellationToken = default)
     {
@@ -57,7 +56,8 @@ public sealed partial class EnsembleWebhookProcessor(
             return;
         }
 
-        jobs.Enqueue<DeliveryJob>(job => job.RunAsync(deliveryId, CancellationToken.None));
+        // Recorded durably: the answer can go. The dispatcher enqueues the work (the outbox), woken now.
+        dispatcher.Wake();
     }
 
     private static string? Header(IDictionary<string, StringValues> headers, string name)
