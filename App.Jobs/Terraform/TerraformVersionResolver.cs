@@ -89,7 +89,7 @@ public static partial class TerraformVersionResolver
 
         known.Sort((a, b) => b.Key.Version.CompareTo(a.Key.Version));
         var template = imageTemplate is not null && imageTemplate.Contains("{version}", StringComparison.Ordinal) ? imageTemplate : null;
-        var list = known.Count == 0 ? "none (add Terraform:Versions:<version>=<path or image>)" : string.Join(", ", known.Select(k => k.Name));
+        var list = known.Count == 0 ? "none (add Terraform:Versions:<version>=<path or image>)" : string.Join(", ", known.OrderBy(k => k.Key.Tofu).Select(k => k.Name));
 
         ToolResolution Exact(VersionKey wanted, VersionRequest request)
         {
