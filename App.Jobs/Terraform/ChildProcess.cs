@@ -38,7 +38,7 @@ internal static class ChildProcess
         using var process = new Process { StartInfo = start };
         try
         {
-            process.Start();
+            await Launcher.StartAsync(process);
         }
         catch (Win32Exception e)
         {
@@ -94,6 +94,47 @@ internal static class ChildProcess
 
         await pumps;
         return new TerraformResult(process.ExitCode, false);
+    }
+
+    /// <summary>
+    /// Starts processes from one thread that lives as long as Ensemble. <c>bwrap --die-with-parent</c> uses
+    /// PR_SET_PDEATHSIG, which fires when the *thread* that forked it exits — and thread-pool threads come and go,
+    /// which killed healthy runs with SIGKILL (exit 137).
+    /// </summary>
+    private static class Launcher
+    {
+        private static readonly System.Collections.Concurrent.BlockingCollection<(Process Process, TaskCompletionSource Done)> Queue = [];
+
+        static Launcher()
+        {
+            var thread = new Thread(() =>
+            {
+                foreach (var (process, done) in Queue.GetConsumingEnumerable())
+                {
+                    try
+                    {
+                        process.Start();
+                        done.SetResult();
+                    }
+                    catch (Exception e)
+                    {
+                        done.SetException(e);
+                    }
+                }
+            })
+            {
+                IsBackground = true,
+                Name = "terraform launcher",
+            };
+            thread.Start();
+        }
+
+        public static Task StartAsync(Process process)
+        {
+            var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            Queue.Add((process, done));
+            return done.Task;
+        }
     }
 
     private static void KillTree(Process process)

@@ -57,7 +57,8 @@ public sealed class ProcessTerraformRunnerTests : IDisposable
     {
         _box.WriteSlowProject(30);
         var runner = Runner();
-        await RunnerSandbox.RunAsync(runner, _box.Invocation("init", "-input=false"));
+        var init = await RunnerSandbox.RunAsync(runner, _box.Invocation("init", "-input=false"));
+        Assert.True(init.Result.ExitCode == 0, init.Output);
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(1));
         var watch = Stopwatch.StartNew();
 
@@ -71,8 +72,9 @@ public sealed class ProcessTerraformRunnerTests : IDisposable
     public async Task RunAsync_Timeout_ReportsTimedOut()
     {
         _box.WriteSlowProject(30);
+        var init = await RunnerSandbox.RunAsync(Runner(), _box.Invocation("init", "-input=false"));
+        Assert.True(init.Result.ExitCode == 0, init.Output);
         var runner = Runner(TimeSpan.FromSeconds(2));
-        await RunnerSandbox.RunAsync(runner, _box.Invocation("init", "-input=false"));
 
         var (result, output) = await RunnerSandbox.RunAsync(runner, _box.Plan());
 

@@ -75,11 +75,28 @@ public sealed class SandboxTerraformRunnerTests : IDisposable
     }
 
     [Fact]
+    public async Task RunAsync_ConfiguredVariable_ReachesTerraformInsideTheSandbox()
+    {
+        RequireBubblewrap();
+        File.WriteAllText(Path.Combine(_box.Source, "main.tf"), "resource \"sim_probe\" \"p\" {\n  env = \"AWS_ROLE_ARN\"\n}\n");
+        var options = _box.Options(TerraformRunnerFactory.Sandbox);
+        options.Environment["AWS_ROLE_ARN"] = "arn:aws:iam::1:role/plan";
+        var runner = new SandboxTerraformRunner(options, _box.WorkDirectory, "bwrap", _box.ProtectedPaths);
+
+        await RunnerSandbox.RunAsync(runner, _box.Invocation("init", "-input=false"));
+        var (_, output) = await RunnerSandbox.RunAsync(runner, _box.Plan());
+
+        Assert.Contains("sim_probe.p: observed_env=\"arn:aws:iam::1:role/plan\"", output);
+        Assert.True(Directory.Exists(Path.Combine(_box.Home, ".terraform.d", "plugin-cache")), "the per-run plugin cache exists before terraform starts");
+    }
+
+    [Fact]
     public async Task RunAsync_Cancelled_ThrowsAndLeavesNoProcess()
     {
         _box.WriteSlowProject(30);
         var runner = Runner();
-        Assert.Equal(0, (await RunnerSandbox.RunAsync(runner, _box.Invocation("init", "-input=false"))).Result.ExitCode);
+        var init = await RunnerSandbox.RunAsync(runner, _box.Invocation("init", "-input=false"));
+        Assert.True(init.Result.ExitCode == 0, $"init: {init.Result} {init.Output}");
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(1.5));
         var watch = Stopwatch.StartNew();
 
@@ -93,8 +110,9 @@ public sealed class SandboxTerraformRunnerTests : IDisposable
     public async Task RunAsync_Timeout_ReportsTimedOutAndLeavesNoProcess()
     {
         _box.WriteSlowProject(30);
+        var init = await RunnerSandbox.RunAsync(Runner(), _box.Invocation("init", "-input=false"));
         var runner = Runner(TimeSpan.FromSeconds(2.5));
-        Assert.Equal(0, (await RunnerSandbox.RunAsync(runner, _box.Invocation("init", "-input=false"))).Result.ExitCode);
+        Assert.True(init.Result.ExitCode == 0, $"init: {init.Result} {init.Output}");
 
         var (result, output) = await RunnerSandbox.RunAsync(runner, _box.Plan());
 
