@@ -1,14 +1,27 @@
-using System.Diagnostics;
-using System.Text;
-
 namespace Ensemble.Jobs.Terraform;
 
-/// <summary>One terraform command: where it runs and its arguments (passed as a list, never through a shell).</summary>
-public sealed record TerraformInvocation(string WorkingDirectory, IReadOnlyList<string> Arguments, string HomeDirectory, string TempDirectory);
+/// <summary>
+/// One terraform command: where it runs and its arguments (passed as a list, never through a shell).
+/// <see cref="Tool"/> is the binary or image picked by <see cref="TerraformVersionResolver"/>; null = <c>Terraform:Binary</c>
+/// (or <c>Terraform:Image</c> for the container runners).
+/// </summary>
+/// <remarks>
+/// The runners isolate by workspace: the deepest directory holding <see cref="WorkingDirectory"/>, <see cref="HomeDirectory"/>
+/// and <see cref="TempDirectory"/> (PlanJob's <c>{WorkDirectory}/workspaces/run-…/</c>) is the only writable place, and it
+/// must lie inside <c>{WorkDirectory}/workspaces/</c> (<see cref="TerraformWorkspace"/>).
+/// </remarks>
+public sealed record TerraformInvocation(string WorkingDirectory, IReadOnlyList<string> Arguments, string HomeDirectory, string TempDirectory)
+{
+    public TerraformTool? Tool { get; init; }
+}
 
 public sealed record TerraformResult(int ExitCode, bool TimedOut);
 
 /// <summary>Runs terraform somewhere isolated. Output arrives line by line (stdout and stderr merged, in arrival order).</summary>
+/// <remarks>
+/// A run longer than <c>Terraform:Timeout</c> is stopped (whole process tree or container) and reported as
+/// <c>TimedOut</c>; a cancelled run is stopped the same way and throws <see cref="OperationCanceledException"/>.
+/// </remarks>
 public interface ITerraformRunner
 {
     Task<TerraformResult> RunAsync(TerraformInvocation invocation, Func<string, ValueTask> onLine, CancellationToken cancellationToken);
@@ -27,6 +40,9 @@ public static class TerraformEnvironment
         "https_proxy", "http_proxy", "no_proxy",
     ];
 
+    /// <summary>The per-run plugin cache below HOME (docs/runners.md, "Plugin cache"): never shared between runs.</summary>
+    public static string PluginCacheDirectory(string home) => Path.Combine(home, ".terraform.d", "plugin-cache");
+
     public static IReadOnlyDictionary<string, string> Build(
         Func<string, string?> host, IReadOnlyDictionary<string, string> configured, string home, string temp)
     {
@@ -44,104 +60,14 @@ public static class TerraformEnvironment
         env["TF_IN_AUTOMATION"] = "1";
         env["TF_INPUT"] = "0";
         env["CHECKPOINT_DISABLE"] = "1";
+        env["TF_PLUGIN_CACHE_DIR"] = PluginCacheDirectory(home);
         foreach (var (name, value) in configured)
         {
             env[name] = value;
         }
         return env;
     }
-}
 
-/// <summary>
-/// Runs terraform as a child process with a scrubbed environment. No filesystem isolation: the weaker runner, for
-/// hosts without bubblewrap or a container engine (docs/runners.md).
-/// </summary>
-public sealed class ProcessTerraformRunner(TerraformOptions options) : ITerraformRunner
-{
-    public async Task<TerraformResult> RunAsync(TerraformInvocation invocation, Func<string, ValueTask> onLine, CancellationToken cancellationToken)
-    {
-        var start = new ProcessStartInfo(options.Binary)
-        {
-            WorkingDirectory = invocation.WorkingDirectory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-            StandardOutputEncoding = Encoding.UTF8,
-            StandardErrorEncoding = Encoding.UTF8,
-        };
-        foreach (var argument in invocation.Arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        start.Environment.Clear();
-        var env = TerraformEnvironment.Build(Environment.GetEnvironmentVariable, options.Environment, invocation.HomeDirectory, invocation.TempDirectory);
-        foreach (var (name, value) in env)
-        {
-            start.Environment[name] = value;
-        }
-
-        using var timeout = new CancellationTokenSource(options.Timeout);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
-
-        using var process = new Process { StartInfo = start };
-        try
-        {
-            process.Start();
-        }
-        catch (System.ComponentModel.Win32Exception e)
-        {
-            await onLine($"Error: could not start '{options.Binary}': {e.Message}. Set Terraform:Binary to the terraform or tofu executable.");
-            return new TerraformResult(127, false);
-        }
-
-        process.StandardInput.Close();
-        var gate = new SemaphoreSlim(1, 1);
-        async Task Pump(StreamReader reader)
-        {
-            while (await reader.ReadLineAsync(CancellationToken.None) is { } line)
-            {
-                await gate.WaitAsync(CancellationToken.None);
-                try
-                {
-                    await onLine(line);
-                }
-                finally
-                {
-                    gate.Release();
-                }
-            }
-        }
-
-        var pumps = Task.WhenAll(Pump(process.StandardOutput), Pump(process.StandardError));
-        try
-        {
-            await process.WaitForExitAsync(linked.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            // Superseded, shut down or out of time: stop terraform and everything it started (providers).
-            try
-            {
-                process.Kill(entireProcessTree: true);
-            }
-            catch (InvalidOperationException)
-            {
-                // Already gone.
-            }
-
-            await process.WaitForExitAsync(CancellationToken.None);
-            await pumps;
-            if (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
-            {
-                await onLine($"Error: terraform did not finish within {options.Timeout} (Terraform:Timeout) and was stopped.");
-                return new TerraformResult(-1, true);
-            }
-            throw;
-        }
-
-        await pumps;
-        return new TerraformResult(process.ExitCode, false);
-    }
+    /// <summary>The values of the operator's configured variables, for a <c>SecretMasker</c>.</summary>
+    public static IReadOnlyList<string> SecretValues(TerraformOptions options) => [.. options.Environment.Values.Where(v => v.Length > 0)];
 }
