@@ -27,6 +27,8 @@ public sealed partial class PlanJob(
     AggregatePublisher aggregates,
     ProjectCheckRuns checkRuns,
     IOptions<EnsembleOptions> ensembleOptions,
+    IOptions<TerraformOptions> terraformOptions,
+    RepoConfigs configs,
     SecretMasker masker,
     TimeProvider time,
     ILogger<PlanJob> logger)
@@ -100,6 +102,16 @@ public sealed partial class PlanJob(
                 return;
             }
 
+            // The terraform or OpenTofu version the project asks for, or a clear failure — never a run with the wrong one.
+            var config = await configs.EffectiveAsync(head.Repo, head.Number, head.BaseSha, head.HeadSha, cancellationToken);
+            var hints = TerraformVersionResolver.ReadHints(projectDir, run.ProjectPath, config.IsValid ? config.FindProject(run.ProjectPath)?.TerraformVersion : null);
+            var tool = TerraformRunnerFactory.ResolveTool(terraformOptions.Value, hints);
+            if (tool.Error is { } versionError)
+            {
+                await FailAsync(head, run, "version", versionError, progress, cancellationToken);
+                return;
+            }
+
             var planFile = Path.Combine(output, "plan.tfplan");
             async Task<TerraformResult> Terraform(string phase, IReadOnlyList<string> args, Func<string, ValueTask>? capture = null)
             {
@@ -108,7 +120,7 @@ public sealed partial class PlanJob(
                 progress.Phase = phase;
                 progress.Line(header);
                 await progress.PublishAsync(phase, force: true, cancellationToken);
-                return await terraform.RunAsync(new TerraformInvocation(projectDir, args, home, temp), async line =>
+                return await terraform.RunAsync(new TerraformInvocation(projectDir, args, home, temp) { Tool = tool.Tool }, async line =>
                 {
                     var masked = runMasker.Mask(line);
                     if (capture is not null)

@@ -63,7 +63,7 @@ public sealed class EnsembleTestApp : IAsyncDisposable
             ["Artifacts:S3:AccessKey"] = "S3RVER",
             ["Artifacts:S3:SecretKey"] = "S3RVER",
             ["Terraform:Binary"] = Ensemble.Tests.TerraformSim.SimBinary.Path,
-            ["Terraform:Runner"] = "process",
+            ["Terraform:Runner"] = "sandbox",
             ["Ensemble:WorkDirectory"] = work,
             ["Ensemble:Workers"] = "4",
             ["Dashboard:Password"] = "dashboard-test-password",

@@ -1,5 +1,6 @@
 using Ensemble.App.GitHub;
 using Ensemble.Jobs.Jobs;
+using Ensemble.Jobs.Terraform;
 
 namespace Ensemble.App.Hosting;
 
@@ -41,13 +42,24 @@ public static class EnsembleConfiguration
             problems.Add($"Ensemble:PublicUrl '{ensemble.PublicUrl}' is not an absolute URL.");
         }
 
-        var runner = configuration["Terraform:Runner"];
-        if (!string.IsNullOrWhiteSpace(runner) && runner != "process")
+        var terraform = configuration.GetSection(TerraformOptions.Section).Get<TerraformOptions>() ?? new TerraformOptions();
+        if (ensemble.Role != "web")
         {
-            // Until the isolating runners land (docs/runners.md), refuse rather than silently run unisolated.
-            problems.Add($"Terraform:Runner '{runner}' is not available in this version: use 'process' (or leave it empty).");
+            problems.AddRange(TerraformRunnerFactory.Validate(terraform, Path.GetFullPath(ensemble.WorkDirectory), ProtectedPaths(configuration, ensemble)));
         }
 
         return problems;
+    }
+
+    /// <summary>Files terraform must never see, on top of the work directory outside its own workspace.</summary>
+    public static IReadOnlyList<string> ProtectedPaths(IConfiguration configuration, EnsembleOptions ensemble)
+    {
+        var paths = new List<string> { AppContext.BaseDirectory, Path.GetFullPath(ensemble.WorkDirectory) };
+        if (configuration["GitHub:PrivateKeyPath"] is { Length: > 0 } key)
+        {
+            paths.Add(Path.GetFullPath(key));
+        }
+
+        return paths;
     }
 }

@@ -103,7 +103,11 @@ public static class StateAndJobs
         });
         services.AddSingleton<GitMirror>();
         services.AddSingleton<ProjectFinder>();
-        services.AddSingleton<ITerraformRunner>(sp => new ProcessTerraformRunner(sp.GetRequiredService<IOptions<TerraformOptions>>().Value));
+        services.AddSingleton<ITerraformRunner>(sp => TerraformRunnerFactory.Create(
+            sp.GetRequiredService<IOptions<TerraformOptions>>().Value,
+            Path.GetFullPath(sp.GetRequiredService<IOptions<EnsembleOptions>>().Value.WorkDirectory),
+            sp.GetService<ILoggerFactory>(),
+            EnsembleConfiguration.ProtectedPaths(configuration, ensemble)));
         services.AddSingleton(sp => new SecretMasker(KnownSecrets(configuration)));
         services.AddSingleton<AggregatePublisher>();
         services.AddSingleton<ProjectCheckRuns>();
@@ -127,9 +131,9 @@ public static class StateAndJobs
         yield return configuration["GitHub:PrivateKey"];
         yield return configuration["Dashboard:Password"];
         yield return configuration["Artifacts:S3:SecretKey"];
-        foreach (var child in configuration.GetSection("Terraform:Environment").GetChildren())
+        foreach (var value in TerraformEnvironment.SecretValues(configuration.GetSection(TerraformOptions.Section).Get<TerraformOptions>() ?? new TerraformOptions()))
         {
-            yield return child.Value;
+            yield return value;
         }
 
         if (configuration["Database:ConnectionString"] is { Length: > 0 } db)
