@@ -41,6 +41,13 @@ internal static class PlanFixtures
         return result.Plan!;
     }
 
+    public static PlanDocument Load(byte[] json)
+    {
+        var result = PlanDocument.Parse(json);
+        Assert.True(result.IsSuccess, result.Error);
+        return result.Plan!;
+    }
+
     public static string SourceDirectory([CallerFilePath] string path = "") => Path.GetDirectoryName(path)!;
 
     public const string SecretMarker = "S3CRET-MARKER-7f1c";
