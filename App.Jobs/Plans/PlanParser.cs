@@ -236,19 +236,13 @@ internal static class PlanParser
             Mode = mode == "data" ? ResourceMode.Data : ResourceMode.Managed,
             Type = OptionalString(e, "type", path, ref repeats.Type) ?? "",
             Name = OptionalString(e, "name", path, ref repeats.Name) ?? "",
-            Index = Property(e, "index"),
+            Resource = e,
             ProviderName = OptionalString(e, "provider_name", path, ref repeats.Provider) ?? "",
             Actions = actions,
             Action = action,
             ReplaceOrder = order,
             ActionReason = OptionalString(e, "action_reason", path, ref repeats.Reason),
-            Before = Property(change, "before"),
-            After = Property(change, "after"),
-            BeforeSensitive = Property(change, "before_sensitive"),
-            AfterSensitive = Property(change, "after_sensitive"),
-            AfterUnknown = Property(change, "after_unknown"),
-            ReplacePaths = Property(change, "replace_paths"),
-            Importing = Property(change, "importing"),
+            Change = change,
         };
     }
 

@@ -5,8 +5,8 @@ using Ensemble.Jobs.Plans;
 using Ensemble.Tests.Plans;
 
 // Parse + render of a generated plan, side by side with a bare JsonDocument.Parse of the same bytes.
-//   dotnet run -c Release --project bench/render [-- --resources 10000 --runs 5 --mixed]
-// Time: best of N, interleaved in one process. Memory: each measurement in a fresh child process, so one case's
+//   dotnet run -c Release --project bench/render [-- --resources 10000 --runs 15 --mixed]
+// Time: median and best of N, interleaved in one process. Memory: each measurement in a fresh child process, so one case's
 // garbage and pooled buffers never count towards another's peak.
 var options = Options.From(args);
 if (options.Child is { } child)
@@ -26,7 +26,7 @@ Console.WriteLine();
 Console.WriteLine(time);
 Console.WriteLine("Memory (fresh process each; deltas over the process with the file's bytes already loaded):");
 Console.WriteLine($"  {"case",-34} {"peak working set",18} {"GC heap retained",18} {"allocated",14}");
-foreach (var mode in new[] { "mem-bare", "mem-render", "mem-full" })
+foreach (var mode in new[] { "mem-bare", "mem-parse", "mem-render", "mem-full" })
 {
     Console.WriteLine("  " + Child.Spawn(mode, file, options.Runs).Trim());
 }
@@ -40,7 +40,7 @@ internal sealed record Options(int Resources, int Runs, bool Mixed, string? Chil
 {
     public static Options From(string[] args)
     {
-        int resources = 10_000, runs = 5;
+        int resources = 10_000, runs = 15;
         var mixed = false;
         string? child = null, file = null;
         for (var i = 0; i < args.Length; i++)
@@ -91,6 +91,7 @@ internal static class Child
         {
             "time" => Time(bytes),
             "mem-bare" => Memory("JsonDocument.Parse", bytes, () => JsonDocument.Parse(bytes)),
+            "mem-parse" => Memory("PlanDocument.Parse (plan kept)", bytes, () => PlanDocument.Parse(bytes).Plan!),
             "mem-render" => Memory("parse + Render (check run)", bytes, () => PlanRenderer.Render(PlanDocument.Parse(bytes).Plan!, Context)),
             "mem-full" => Memory("parse + RenderFull (full-plan page)", bytes, () => PlanRenderer.RenderFull(PlanDocument.Parse(bytes).Plan!, Context)),
             _ => throw new ArgumentException($"unknown mode {mode}"),
@@ -109,7 +110,7 @@ internal static class Child
             ("parse only (PlanDocument.Parse)", () => kept = PlanDocument.Parse(bytes)),
             ("parse + RenderFull (full-plan page)", () => kept = PlanRenderer.RenderFull(PlanDocument.Parse(bytes).Plan!, Context)),
         };
-        var best = cases.Select(_ => TimeSpan.MaxValue).ToArray();
+        var samples = cases.Select(_ => new List<double>()).ToArray();
         foreach (var c in cases)
         {
             c.Work(); // JIT and first-touch costs out of the way
@@ -126,18 +127,29 @@ internal static class Child
                 var watch = Stopwatch.StartNew();
                 cases[i].Work();
                 watch.Stop();
-                best[i] = best[i] < watch.Elapsed ? best[i] : watch.Elapsed;
+                samples[i].Add(watch.Elapsed.TotalMilliseconds);
             }
         }
 
         GC.KeepAlive(kept);
-        Console.WriteLine($"Time (best of {runs}, interleaved, after a warm-up run):");
+        Console.WriteLine($"Time ({runs} runs, interleaved, after a warm-up run; ratio to JsonDocument.Parse):");
+        Console.WriteLine($"  {"case",-36} {"median",9}    {"ratio",6}  {"best",9}    {"ratio",6}");
+        var bareMedian = Median(samples[0]);
+        var bareBest = samples[0].Min();
         for (var i = 0; i < cases.Length; i++)
         {
-            Console.WriteLine($"  {cases[i].Name,-36} {best[i].TotalMilliseconds,9:F1} ms   {best[i] / best[0],5:F2}× JsonDocument.Parse");
+            var median = Median(samples[i]);
+            var best = samples[i].Min();
+            Console.WriteLine($"  {cases[i].Name,-36} {median,9:F1} ms {median / bareMedian,5:F2}×  {best,9:F1} ms {best / bareBest,5:F2}×");
         }
 
         return 0;
+    }
+
+    private static double Median(List<double> values)
+    {
+        var sorted = values.Order().ToList();
+        return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[(sorted.Count / 2) - 1] + sorted[sorted.Count / 2]) / 2;
     }
 
     private static int Memory(string name, byte[] bytes, Func<object> work)
