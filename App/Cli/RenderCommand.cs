@@ -57,7 +57,7 @@ public static class RenderCommand
         byte[] bytes;
         try
         {
-            bytes = await File.ReadAllBytesAsync(file);
+            bytes = await File.ReadAllBytesAsync(Resolve(file));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -73,7 +73,7 @@ public static class RenderCommand
             return 1;
         }
 
-        var output = PlanRenderer.Render(plan, new PlanRenderContext(project ?? DefaultProject(file), Destroy: destroy));
+        var output = PlanRenderer.Render(plan, new PlanRenderContext(project ?? DefaultProject(Resolve(file)), Destroy: destroy));
         await stdout.WriteLineAsync("=== title ===");
         await stdout.WriteLineAsync(output.Title);
         await stdout.WriteLineAsync("=== summary ===");
@@ -81,6 +81,21 @@ public static class RenderCommand
         await stdout.WriteLineAsync("=== text ===");
         await stdout.WriteLineAsync(output.Text ?? "(no text: Ensemble leaves the check run's text empty)");
         return 0;
+    }
+
+    /// <summary>
+    /// <c>dotnet run --project App</c> runs in the project's directory (the Web SDK's RunWorkingDirectory), not where the
+    /// user typed the command; the shell's <c>PWD</c> still says where that was, so a relative path is tried there too.
+    /// </summary>
+    private static string Resolve(string file)
+    {
+        if (Path.IsPathRooted(file) || File.Exists(file))
+        {
+            return file;
+        }
+
+        var shellDirectory = Environment.GetEnvironmentVariable("PWD");
+        return !string.IsNullOrEmpty(shellDirectory) && File.Exists(Path.Combine(shellDirectory, file)) ? Path.Combine(shellDirectory, file) : file;
     }
 
     /// <summary>Plans usually sit in their project's directory: its name is the best guess at the project path.</summary>
