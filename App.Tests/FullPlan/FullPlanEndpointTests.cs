@@ -2,6 +2,7 @@ using System.Net;
 using Ensemble.App.FullPlan;
 using Ensemble.Jobs.Artifacts;
 using Ensemble.Jobs.Core;
+using Ensemble.Jobs.Plans;
 using Ensemble.Tests.Plans;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -26,7 +27,8 @@ public sealed class FullPlanEndpointTests : IAsyncLifetime
     private WebApplication _app = null!;
     private Uri _address = null!;
 
-    private FullPlanLinks Links => _app.Services.GetRequiredService<FullPlanLinks>();
+    // Through the interface jobs use, so the test also shows the registration that PlanJob relies on.
+    private IFullPlanLinks Links => _app.Services.GetRequiredService<IFullPlanLinks>();
     private IArtifactStore Artifacts => _app.Services.GetRequiredService<IArtifactStore>();
 
     public async Task InitializeAsync()

@@ -23,6 +23,7 @@ public static partial class FullPlanEndpoint
         ArgumentNullException.ThrowIfNull(configuration);
         services.AddSingleton(_ => FullPlanLinkSettings.From(configuration));
         services.AddSingleton(sp => new FullPlanLinks(sp.GetRequiredService<FullPlanLinkSettings>(), sp.GetService<TimeProvider>() ?? TimeProvider.System));
+        services.AddSingleton<IFullPlanLinks>(sp => sp.GetRequiredService<FullPlanLinks>());
         return services;
     }
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Ensemble.Jobs.Core;
+using Ensemble.Jobs.Plans;
 
 namespace Ensemble.App.FullPlan;
 
@@ -35,7 +36,7 @@ public sealed record FullPlanLinkSettings(string? PublicUrl, byte[] Key, TimeSpa
 }
 
 /// <summary>Mints and checks the signed, expiring links to a stored plan's full rendering (<c>GET /plans/{token}</c>).</summary>
-public sealed class FullPlanLinks(FullPlanLinkSettings settings, TimeProvider time)
+public sealed class FullPlanLinks(FullPlanLinkSettings settings, TimeProvider time) : IFullPlanLinks
 {
     public TimeSpan Lifetime => settings.Lifetime;
 
