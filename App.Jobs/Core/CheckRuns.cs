@@ -28,4 +28,18 @@ public sealed record CheckRunRequest
     public DateTimeOffset? StartedAt { get; init; }
     public DateTimeOffset? CompletedAt { get; init; }
     public IReadOnlyList<CheckRunAction> Actions { get; init; } = [];
+    /// <summary>Notes on lines of the PR's files (GitHub takes ≤ 50 per request; the client sends the first 50 and says so).</summary>
+    public IReadOnlyList<CheckRunAnnotation> Annotations { get; init; } = [];
+}
+
+/// <summary>
+/// A note on lines of a repo-relative file, shown in the pull request's diff. <paramref name="Level"/> is
+/// <c>failure</c>, <c>warning</c> or <c>notice</c> (<see cref="CheckRunAnnotation.Failure"/> etc.).
+/// </summary>
+public sealed record CheckRunAnnotation(string Path, int StartLine, int EndLine, string Level, string Title, string Message)
+{
+    public const string Failure = "failure";
+    public const string Warning = "warning";
+    public const string Notice = "notice";
+    public const int MaxPerRequest = 50;
 }

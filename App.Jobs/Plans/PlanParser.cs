@@ -171,17 +171,18 @@ internal static class PlanParser
             throw new PlanFormatException("The JSON is Terraform state (terraform show -json without a plan file), not a plan.");
         }
 
+        var repeats = new Repeats();
         return new PlanDocument
         {
             FormatVersion = formatVersion,
             TerraformVersion = OptionalString(root, "terraform_version", Where.Root),
             Errored = root.TryGetProperty("errored", out var errored) && errored.ValueKind == JsonValueKind.True,
-            ResourceChanges = ReadArray(root, "resource_changes", (e, path) => ReadResourceChange(e, path)),
-            ResourceDrift = ReadArray(root, "resource_drift", (e, path) => ReadResourceChange(e, path)),
+            ResourceChanges = ReadArray(root, "resource_changes", (e, path) => ReadResourceChange(e, path, repeats)),
+            ResourceDrift = ReadArray(root, "resource_drift", (e, path) => ReadResourceChange(e, path, repeats)),
             OutputChanges = ReadOutputChanges(root),
             DeferredChanges = ReadArray(root, "deferred_changes", (e, path) => new DeferredChange(
                 OptionalString(e, "reason", path) ?? "unknown",
-                ReadResourceChange(RequiredProperty(e, "resource_change", path), path with { Sub = ".resource_change" }))),
+                ReadResourceChange(RequiredProperty(e, "resource_change", path), path with { Sub = ".resource_change" }, repeats))),
             Checks = [.. ReadArray(root, "checks", ReadCheck), .. ReadArray(root, "condition_results", ReadConditionResult)],
             Diagnostics = ReadArray(root, "diagnostics", (e, path) => new PlanDiagnostic(
                 OptionalString(e, "severity", path) ?? "error",
@@ -214,7 +215,7 @@ internal static class PlanParser
         return list;
     }
 
-    private static ResourceChange ReadResourceChange(JsonElement e, Where path)
+    private static ResourceChange ReadResourceChange(JsonElement e, Where path, Repeats repeats)
     {
         if (e.ValueKind != JsonValueKind.Object)
         {
@@ -225,29 +226,23 @@ internal static class PlanParser
         var change = RequiredProperty(e, "change", path);
         var actions = ReadActions(change, path with { Address = address, Sub = path.Sub + ".change" });
         var (action, order) = FoldActions(actions, path with { Address = address });
-        var mode = OptionalString(e, "mode", path);
+        var mode = OptionalString(e, "mode", path, ref repeats.Mode);
 
         return new ResourceChange
         {
             Address = address,
             PreviousAddress = OptionalString(e, "previous_address", path),
-            ModuleAddress = OptionalString(e, "module_address", path),
+            ModuleAddress = OptionalString(e, "module_address", path, ref repeats.Module),
             Mode = mode == "data" ? ResourceMode.Data : ResourceMode.Managed,
-            Type = OptionalString(e, "type", path) ?? "",
-            Name = OptionalString(e, "name", path) ?? "",
-            Index = Property(e, "index"),
-            ProviderName = OptionalString(e, "provider_name", path) ?? "",
+            Type = OptionalString(e, "type", path, ref repeats.Type) ?? "",
+            Name = OptionalString(e, "name", path, ref repeats.Name) ?? "",
+            Resource = e,
+            ProviderName = OptionalString(e, "provider_name", path, ref repeats.Provider) ?? "",
             Actions = actions,
             Action = action,
             ReplaceOrder = order,
-            ActionReason = OptionalString(e, "action_reason", path),
-            Before = Property(change, "before"),
-            After = Property(change, "after"),
-            BeforeSensitive = Property(change, "before_sensitive"),
-            AfterSensitive = Property(change, "after_sensitive"),
-            AfterUnknown = Property(change, "after_unknown"),
-            ReplacePaths = Property(change, "replace_paths"),
-            Importing = Property(change, "importing"),
+            ActionReason = OptionalString(e, "action_reason", path, ref repeats.Reason),
+            Change = change,
         };
     }
 
@@ -324,12 +319,17 @@ internal static class PlanParser
             message is null ? [] : [message]);
     }
 
-    private static string[] ReadActions(JsonElement change, Where path)
+    private static IReadOnlyList<string> ReadActions(JsonElement change, Where path)
     {
         var actions = RequiredProperty(change, "actions", path);
         if (actions.ValueKind != JsonValueKind.Array)
         {
             throw new PlanFormatException($"Plan JSON {path}.actions should be an array but is {Kind(actions)}.");
+        }
+
+        if (actions.GetArrayLength() == 1 && KnownAction(actions[0]) is { } single)
+        {
+            return SingleActions[Array.IndexOf(KnownActions, single)];
         }
 
         var list = new string[actions.GetArrayLength()];
@@ -345,6 +345,9 @@ internal static class PlanParser
     }
 
     private static readonly string[] KnownActions = ["create", "delete", "update", "no-op", "read", "forget"];
+
+    // Most resources have one action: they share its list (never handed out as a mutable array).
+    private static readonly IReadOnlyList<string>[] SingleActions = [.. KnownActions.Select(a => (IReadOnlyList<string>)Array.AsReadOnly(new[] { a }))];
 
     /// <summary>Shares the few action names instead of allocating one string per resource.</summary>
     private static string? KnownAction(JsonElement action)
@@ -398,6 +401,34 @@ internal static class PlanParser
         return value.ValueKind == JsonValueKind.String
             ? value.GetString()
             : throw new PlanFormatException($"Plan JSON {path}.{name} should be a string but is {Kind(value)}.");
+    }
+
+    /// <summary>
+    /// Like <see cref="OptionalString(JsonElement, string, Where)"/>, but returns the previous string when the value repeats
+    /// it: type, provider, module and name run in long streaks in big plans, and one string per resource adds up.
+    /// </summary>
+    private static string? OptionalString(JsonElement e, string name, Where path, ref string? last)
+    {
+        if (e.ValueKind == JsonValueKind.Object && e.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String
+            && last is not null && value.ValueEquals(last))
+        {
+            return last;
+        }
+
+        var read = OptionalString(e, name, path);
+        last = read ?? last;
+        return read;
+    }
+
+    /// <summary>The last value of each often-repeated field, per parse (so parsing stays thread-safe).</summary>
+    private sealed class Repeats
+    {
+        public string? Module;
+        public string? Type;
+        public string? Name;
+        public string? Provider;
+        public string? Reason;
+        public string? Mode;
     }
 
     private static string Kind(JsonElement e) => e.ValueKind.ToString().ToLower(CultureInfo.InvariantCulture);

@@ -22,21 +22,40 @@ public static partial class PlanRenderer
     // One resource's diff never takes more than this, so a single huge attribute cannot hide every other resource.
     private const int MaxResourceDiff = 20_000;
 
-    public static CheckRunOutput Render(PlanDocument plan, PlanRenderContext ctx)
+    /// <summary>Output budgets: a check run's, or none at all for the full-plan page.</summary>
+    private readonly record struct Limits(int Output, int ResourceDiff)
     {
+        public static Limits CheckRun => new(Max, MaxResourceDiff);
+        public static Limits None => new(int.MaxValue, int.MaxValue);
+    }
+
+    public static CheckRunOutput Render(PlanDocument plan, PlanRenderContext ctx) => Render(plan, ctx, Limits.CheckRun);
+
+    /// <summary>
+    /// The same rendering with no length limits: every address and every attribute diff (single values keep their
+    /// readability caps). Sensitive values are masked exactly as in <see cref="Render(PlanDocument, PlanRenderContext)"/>.
+    /// For the full-plan page only: the result may be far longer than a check run accepts.
+    /// </summary>
+    public static CheckRunOutput RenderFull(PlanDocument plan, PlanRenderContext ctx) =>
+        Render(plan, ctx with { FullPlanUrl = null }, Limits.None);
+
+    private static CheckRunOutput Render(PlanDocument plan, PlanRenderContext ctx, Limits limits)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        ArgumentNullException.ThrowIfNull(ctx);
         var counts = PlanSummary.From(plan);
         if (!counts.HasChanges)
         {
-            return RenderNoChanges(plan, ctx);
+            return RenderNoChanges(plan, ctx, limits);
         }
 
         var title = (ctx.Destroy ? "Destroy plan: " : "Plan: ") + Words(counts);
-        var summary = RenderSummary(plan, counts, ctx);
-        var text = RenderText(plan, ctx);
+        var summary = RenderSummary(plan, counts, ctx, limits);
+        var text = RenderText(plan, ctx, limits);
         return new CheckRunOutput(title, summary, text);
     }
 
-    private static CheckRunOutput RenderNoChanges(PlanDocument plan, PlanRenderContext ctx)
+    private static CheckRunOutput RenderNoChanges(PlanDocument plan, PlanRenderContext ctx, Limits limits)
     {
         var sb = new StringBuilder();
         sb.AppendBlock($"**No changes.** The infrastructure of project {Markdown.Code(ctx.ProjectPath)} matches its configuration; there is nothing to apply.");
@@ -44,7 +63,7 @@ public static partial class PlanRenderer
         var sections = new List<Section>();
         AddDriftSection(plan, sections);
         AddCheckSections(plan, sections);
-        FillSections(sb, sections, ctx.FullPlanUrl);
+        FillSections(sb, sections, ctx.FullPlanUrl, limits.Output);
         return new CheckRunOutput("No changes", sb.ToString());
     }
 
@@ -79,7 +98,7 @@ public static partial class PlanRenderer
 
     // ---------------------------------------------------------------- summary
 
-    private static string RenderSummary(PlanDocument plan, PlanSummary counts, PlanRenderContext ctx)
+    private static string RenderSummary(PlanDocument plan, PlanSummary counts, PlanRenderContext ctx, Limits limits)
     {
         var sb = new StringBuilder();
         sb.Append("**").Append(Markers(counts)).Append("** in project ").Append(Markdown.Code(ctx.ProjectPath));
@@ -146,7 +165,7 @@ public static partial class PlanRenderer
 
         AddCheckSections(plan, sections);
         AddDriftSection(plan, sections);
-        FillSections(sb, sections, ctx.FullPlanUrl);
+        FillSections(sb, sections, ctx.FullPlanUrl, limits.Output);
         return sb.ToString();
     }
 
@@ -381,10 +400,10 @@ public static partial class PlanRenderer
     /// Places sections within the limit: budget goes to sections by priority (destructive first), each shown in
     /// display order with a plain note for what did not fit.
     /// </summary>
-    private static void FillSections(StringBuilder sb, List<Section> sections, string? fullPlanUrl)
+    private static void FillSections(StringBuilder sb, List<Section> sections, string? fullPlanUrl, int limit)
     {
         var footer = fullPlanUrl is null ? null : "Full plan: " + fullPlanUrl;
-        var budget = Max - sb.Length - (footer?.Length ?? 0) - 4
+        var budget = limit - sb.Length - (footer?.Length ?? 0) - 4
                      - sections.Sum(s => s.Heading.Length + 4 + NoteReserve);
         foreach (var section in sections.OrderBy(s => s.Priority).ThenBy(s => s.Order))
         {
@@ -435,7 +454,7 @@ public static partial class PlanRenderer
 
     // ---------------------------------------------------------------- text
 
-    private static string? RenderText(PlanDocument plan, PlanRenderContext ctx)
+    private static string? RenderText(PlanDocument plan, PlanRenderContext ctx, Limits limits)
     {
         var shown = plan.ResourceChanges
             .Where(c => c.Action != PlanAction.NoOp || c.IsImport || c.IsMove)
@@ -450,11 +469,11 @@ public static partial class PlanRenderer
 
         var sb = new StringBuilder();
         sb.AppendBlock($"### Attribute changes in {Markdown.Code(ctx.ProjectPath)}\n\nSensitive values are never shown, only `(sensitive)`.");
-        var budget = Max - NoteReserve - (ctx.FullPlanUrl?.Length ?? 0);
+        var budget = limits.Output - NoteReserve - (ctx.FullPlanUrl?.Length ?? 0);
         var count = 0;
         foreach (var change in shown)
         {
-            var block = ResourceBlock(change);
+            var block = ResourceBlock(change, limits.ResourceDiff);
             if (sb.Length + Markdown.BlockCost(sb, block) > budget)
             {
                 break;
@@ -488,7 +507,7 @@ public static partial class PlanRenderer
         _ => 6,
     };
 
-    private static string ResourceBlock(ResourceChange c)
+    private static string ResourceBlock(ResourceChange c, int maxDiff)
     {
         var label = c.Action switch
         {
@@ -512,15 +531,15 @@ public static partial class PlanRenderer
 
         var body = c.Action == PlanAction.Forget
             ? "The object stays in the real infrastructure; Terraform stops managing it."
-            : DiffBody(c) is { Length: > 0 } diff ? Markdown.Fence(diff, "diff") : "No attribute changes.";
+            : DiffBody(c, maxDiff) is { Length: > 0 } diff ? Markdown.Fence(diff, "diff") : "No attribute changes.";
         return $"<details><summary>{Marker(c.Action)} <code>{Markdown.Html(c.Address)}</code>: {label}</summary>\n\n{body}\n\n</details>";
     }
 
-    private static string DiffBody(ResourceChange c)
+    private static string DiffBody(ResourceChange c, int maxDiff)
     {
         var sb = new StringBuilder();
         var written = 0;
-        bool Full() => sb.Length > MaxResourceDiff;
+        bool Full() => sb.Length > maxDiff;
         var total = 0;
 
         void Emit(Action write)

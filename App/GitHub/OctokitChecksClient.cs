@@ -3,6 +3,7 @@ using Ensemble.Jobs.GitHub;
 using Microsoft.Extensions.Logging;
 using Octokit;
 using CheckConclusion = Ensemble.Jobs.Core.CheckConclusion;
+using CheckRunAnnotation = Ensemble.Jobs.Core.CheckRunAnnotation;
 using CheckRunRequest = Ensemble.Jobs.Core.CheckRunRequest;
 using CheckStatus = Ensemble.Jobs.Core.CheckStatus;
 
@@ -93,6 +94,21 @@ public sealed partial class OctokitChecksClient(GitHubClientFactory clients, ILo
             throw new ArgumentException($"Check run '{request.Name}' has {request.Actions.Count} actions; GitHub allows {MaxActions}", nameof(request));
         }
 
+        if (request.Annotations.Count > 0 && request.Output is null)
+        {
+            throw new ArgumentException($"Check run '{request.Name}': annotations need an output (title and summary)", nameof(request));
+        }
+
+        foreach (var annotation in request.Annotations)
+        {
+            if (string.IsNullOrEmpty(annotation.Path) || annotation.StartLine < 1 || annotation.EndLine < annotation.StartLine
+                || string.IsNullOrEmpty(annotation.Message)
+                || annotation.Level is not (CheckRunAnnotation.Failure or CheckRunAnnotation.Warning or CheckRunAnnotation.Notice))
+            {
+                throw new ArgumentException($"Check run '{request.Name}': invalid annotation {annotation}", nameof(request));
+            }
+        }
+
         foreach (var action in request.Actions)
         {
             CheckField(request.Name, "identifier", action.Identifier, MaxActionIdentifier);
@@ -117,11 +133,34 @@ public sealed partial class OctokitChecksClient(GitHubClientFactory clients, ILo
             return null;
         }
 
-        return new NewCheckRunOutput(output.Title, Fit(repo, request.Name, "summary", output.Summary))
+        var summary = output.Summary;
+        var annotations = request.Annotations;
+        if (annotations.Count > CheckRunAnnotation.MaxPerRequest)
+        {
+            // GitHub rejects more than 50 per request; the rest are still in the summary's error list.
+            var left = annotations.Count - CheckRunAnnotation.MaxPerRequest;
+            summary += $"\n\n_{left:N0} more {(left == 1 ? "annotation" : "annotations")} not shown on the diff: GitHub takes at most {CheckRunAnnotation.MaxPerRequest} per update._";
+            annotations = [.. annotations.Take(CheckRunAnnotation.MaxPerRequest)];
+        }
+
+        return new NewCheckRunOutput(output.Title, Fit(repo, request.Name, "summary", summary))
         {
             Text = output.Text is null ? null : Fit(repo, request.Name, "text", output.Text),
+            Annotations = annotations.Count == 0 ? null : [.. annotations.Select(ToOctokit)],
         };
     }
+
+    internal static NewCheckRunAnnotation ToOctokit(CheckRunAnnotation a) =>
+        new(a.Path, a.StartLine, a.EndLine, a.Level switch
+        {
+            CheckRunAnnotation.Failure => CheckAnnotationLevel.Failure,
+            CheckRunAnnotation.Warning => CheckAnnotationLevel.Warning,
+            CheckRunAnnotation.Notice => CheckAnnotationLevel.Notice,
+            _ => throw new ArgumentOutOfRangeException(nameof(a), a.Level, "annotation level must be failure, warning or notice"),
+        }, a.Message)
+        {
+            Title = a.Title,
+        };
 
     /// <summary>Last resort only: callers summarise long plans themselves. A cut is visible to the reader and logged.</summary>
     private string Fit(RepoRef repo, string run, string field, string value)
