@@ -26,6 +26,7 @@ public sealed partial class PlanJob(
     ITerraformRunner terraform,
     AggregatePublisher aggregates,
     ProjectCheckRuns checkRuns,
+    IFullPlanLinks fullPlanLinks,
     IOptions<EnsembleOptions> ensembleOptions,
     IOptions<TerraformOptions> terraformOptions,
     RepoConfigs configs,
@@ -164,7 +165,7 @@ public sealed partial class PlanJob(
             await jsonWriter.FlushAsync(cancellationToken);
             if (show.ExitCode != 0)
             {
-                Append(log, runMasker.Mask(Encoding.UTF8.GetString(json.ToArray())));
+                Append(log, runMasker.Mask(Encoding.UTF8.GetString(json.GetBuffer(), 0, (int)json.Length)));
                 await FailWithLogAsync(head, run, "show", log, progress, cancellationToken);
                 return;
             }
@@ -176,8 +177,9 @@ public sealed partial class PlanJob(
                 planSha256 = await artifacts.PutAsync(key("plan.tfplan"), planStream, cancellationToken);
             }
 
-            var jsonBytes = json.ToArray();
-            await artifacts.PutAsync(key("plan.json"), new MemoryStream(jsonBytes, writable: false), cancellationToken);
+            // One buffer for upload, parse and render: plans can be tens of MB.
+            var jsonBytes = json.GetBuffer().AsMemory(0, (int)json.Length);
+            await artifacts.PutAsync(key(ArtifactKeys.PlanJson), new MemoryStream(json.GetBuffer(), 0, (int)json.Length, writable: false), cancellationToken);
             await artifacts.PutAsync(key("plan.log"), new MemoryStream(Encoding.UTF8.GetBytes(log.ToString()), writable: false), cancellationToken);
 
             var parsed = PlanDocument.Parse(jsonBytes);
@@ -191,7 +193,7 @@ public sealed partial class PlanJob(
             var document = parsed.Plan!;
             var summary = PlanSummary.From(document);
             var fingerprint = PlanFingerprint.Compute(document);
-            var rendered = PlanRenderer.Render(document, new PlanRenderContext(run.ProjectPath, null, run.Destroy));
+            var rendered = PlanRenderer.Render(document, new PlanRenderContext(run.ProjectPath, fullPlanLinks.UrlFor(key(ArtifactKeys.PlanJson)), run.Destroy));
             var hasChanges = summary.HasChanges;
             var now = time.GetUtcNow();
             if (!await state.TransitionRunAsync(run.Id, [RunStatus.Planning],
@@ -230,10 +232,13 @@ public sealed partial class PlanJob(
     {
         var key = ArtifactKeys.For(head.Repo, head.Number, run.ProjectPath, head.HeadSha, "plan.log");
         await artifacts.PutAsync(key, new MemoryStream(Encoding.UTF8.GetBytes(log.ToString()), writable: false), ct);
-        await FailAsync(head, run, step, Tail(log.ToString(), 30_000), progress, ct);
+        // Diagnostics that name a file and line become annotations on that line of the PR's diff.
+        var annotations = TerraformDiagnostics.ToAnnotations(TerraformDiagnostics.Parse(log.ToString()), run.ProjectPath);
+        await FailAsync(head, run, step, Tail(log.ToString(), 30_000), progress, ct, annotations);
     }
 
-    private async Task FailAsync(PullRequestHead head, ProjectRun run, string step, string logTail, Progress progress, CancellationToken ct)
+    private async Task FailAsync(PullRequestHead head, ProjectRun run, string step, string logTail, Progress progress, CancellationToken ct,
+        IReadOnlyList<CheckRunAnnotation>? annotations = null)
     {
         var now = time.GetUtcNow();
         if (!await state.TransitionRunAsync(run.Id, [RunStatus.Planning],
@@ -252,6 +257,7 @@ public sealed partial class PlanJob(
             Output = output,
             ExternalId = $"run-{run.Id}",
             CompletedAt = now,
+            Annotations = annotations ?? [],
         }, ct);
         LogFailed(logger, step);
         await aggregates.PublishAsync(head.Id, ct);

@@ -11,7 +11,7 @@ namespace Ensemble.Jobs.Jobs;
 /// plan (from the stored <c>show -json</c>), its conclusion, the Approve button while approval is missing, and a note
 /// on top saying who approved it or why a click was refused.
 /// </summary>
-public sealed class ProjectCheckRuns(IArtifactStore artifacts, IGitHubChecks checks, TimeProvider time)
+public sealed class ProjectCheckRuns(IArtifactStore artifacts, IGitHubChecks checks, IFullPlanLinks links, TimeProvider time)
 {
     public static readonly CheckRunAction ApproveAction = new("approve", "Approve", "Approve this plan for apply after merge");
 
@@ -24,7 +24,7 @@ public sealed class ProjectCheckRuns(IArtifactStore artifacts, IGitHubChecks che
         await stream.CopyToAsync(buffer, ct);
         var parsed = PlanDocument.Parse(buffer.GetBuffer().AsMemory(0, (int)buffer.Length));
         return parsed.Plan is { } plan
-            ? PlanRenderer.Render(plan, new PlanRenderContext(run.ProjectPath, null, run.Destroy))
+            ? PlanRenderer.Render(plan, new PlanRenderContext(run.ProjectPath, links.UrlFor(key), run.Destroy))
             : throw new InvalidOperationException($"The stored plan JSON of {run.ProjectPath} cannot be read: {parsed.Error}");
     }
 

@@ -49,6 +49,11 @@ public sealed class EnsembleTestApp : IAsyncDisposable
         var work = Path.Combine(root, "work");
         Directory.CreateDirectory(reposRoot);
         var github = new FakeGitHub();
+        // A known port, so Ensemble:PublicUrl (links in check runs) points at this very host.
+        var probe = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        probe.Start();
+        var port = ((IPEndPoint)probe.LocalEndpoint).Port;
+        probe.Stop();
         var settings = new Dictionary<string, string?>
         {
             ["GitHub:AppId"] = "1",
@@ -69,7 +74,8 @@ public sealed class EnsembleTestApp : IAsyncDisposable
             ["Dashboard:Password"] = "dashboard-test-password",
             ["Logging:LogLevel:Default"] = "Warning",
             ["Logging:LogLevel:Hangfire"] = "Warning",
-            ["urls"] = "http://127.0.0.1:0",
+            ["urls"] = $"http://127.0.0.1:{port}",
+            ["Ensemble:PublicUrl"] = $"http://127.0.0.1:{port}/",
         };
         foreach (var (key, value) in overrides ?? new Dictionary<string, string?>())
         {
@@ -204,4 +210,6 @@ public sealed class EnsembleTestApp : IAsyncDisposable
     }
 
     public static HttpStatusCode Status(HttpResponseMessage response) => response.StatusCode;
+
+    public Task<HttpResponseMessage> GetAsync(string url) => _http.GetAsync(new Uri(url));
 }

@@ -167,6 +167,9 @@ public sealed class CheckRunView(long id, string repository, string name, string
     public string? ExternalId { get; private set; }
     public IReadOnlyList<string> Actions { get; private set; } = [];
 
+    /// <summary>Annotations as "path:line: title", as GitHub shows them on the diff.</summary>
+    public IReadOnlyList<string> Annotations { get; private set; } = [];
+
     public IReadOnlyList<(string Status, string? Title, string? Summary, string? Text)> History
     {
         get { lock (_gate) { return [.. _history]; } }
@@ -192,6 +195,10 @@ public sealed class CheckRunView(long id, string repository, string name, string
                 Title = output["title"]?.GetValue<string>();
                 Summary = output["summary"]?.GetValue<string>();
                 Text = output["text"]?.GetValue<string>();
+                if (output["annotations"] is JsonArray annotations)
+                {
+                    Annotations = [.. Annotations, .. annotations.Select(a => $"{a!["path"]}:{a["start_line"]}: {a["title"]}")];
+                }
             }
 
             if (body["external_id"] is { } external)

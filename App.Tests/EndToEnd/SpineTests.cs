@@ -92,6 +92,28 @@ public sealed class SpineTests(PostgresFixture postgres, S3Fixture s3) : IClassF
     }
 
     [Fact]
+    public async Task FullPlanLink_InTheCheckRun_ServesThePlan_RefusesATamperedLink()
+    {
+        var (repo, @base, head) = Scenarios.TwoProjectPullRequest(_app, devExtra: "resource \"sim_sensitive\" \"token\" {\n  value = \"hunter2-sensitive-marker\"\n}\n");
+        await _app.SendWebhookAsync("pull_request", EnsembleTestApp.PullRequestPayload("opened", repo, 7, @base, head));
+        await _app.GitHub.WaitUntilAsync(g => Scenarios.AllCompleted(g, head, 2), Patience, "plans to complete");
+
+        var dev = _app.GitHub.Latest("ensemble: envs/dev", head)!;
+        var link = System.Text.RegularExpressions.Regex.Match(dev.Summary + dev.Text, @"http://127\.0\.0\.1:\d+/plans/[A-Za-z0-9_\-\.]+").Value;
+        Assert.False(string.IsNullOrEmpty(link), "the check run links to the full plan");
+
+        var page = await _app.GetAsync(link);
+        Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+        var html = await page.Content.ReadAsStringAsync();
+        Assert.Contains("sim_thing.dev_extra", html, StringComparison.Ordinal);
+        Assert.DoesNotContain("hunter2-sensitive-marker", html, StringComparison.Ordinal);
+        Assert.DoesNotContain("hunter2-sensitive-marker", dev.Summary + dev.Text, StringComparison.Ordinal);
+
+        var tampered = link[..^3] + (link[^3] == 'A' ? "B" : "A") + link[^2..];
+        Assert.Equal(HttpStatusCode.Forbidden, (await _app.GetAsync(tampered)).StatusCode);
+    }
+
+    [Fact]
     public async Task PullRequest_NoTerraformChange_AggregateSucceedsWithNothingToPlan()
     {
         var repo = _app.CreateRepository();
@@ -161,6 +183,8 @@ public sealed class SpineTests(PostgresFixture postgres, S3Fixture s3) : IClassF
         Assert.Contains("Invalid provider configuration", shown, StringComparison.Ordinal);
         Assert.Contains("/ensemble replan envs/dev", shown, StringComparison.Ordinal);
         Assert.Contains("plan", dev.Title ?? "", StringComparison.OrdinalIgnoreCase);
+
+        Assert.Contains(dev.Annotations, a => a.StartsWith("envs/dev/main.tf:", StringComparison.Ordinal));
 
         Assert.Equal("action_required", _app.GitHub.Latest("ensemble: envs/prod", head)!.Conclusion);
         var aggregate = _app.GitHub.Latest("ensemble", head)!;

@@ -1,4 +1,5 @@
 using Ensemble.App.Dashboard;
+using Ensemble.App.FullPlan;
 using Ensemble.App.GitHub;
 using Ensemble.App.Webhooks;
 using Ensemble.Jobs.Jobs;
@@ -50,6 +51,7 @@ public static class EnsembleApp
         builder.Services.AddEnsembleArtifacts(configuration);
         builder.Services.AddEnsembleJobs(configuration);
         builder.Services.AddEnsembleWebhooks();
+        builder.Services.AddFullPlanLinks(configuration);
 
         var app = builder.Build();
         await app.Services.GetRequiredService<IStateStore>().MigrateAsync();
@@ -57,6 +59,7 @@ public static class EnsembleApp
         if (ensemble.RunsWeb)
         {
             app.MapEnsembleWebhooks(configuration["GitHub:WebhookSecret"]!);
+            app.MapFullPlan();
             var dashboard = configuration.GetSection(DashboardOptions.Section).Get<DashboardOptions>() ?? new DashboardOptions();
             app.UseEnsembleDashboard(dashboard, DashboardExtensions.ResolvePassword(dashboard, ensemble.WorkDirectory));
         }
