@@ -11,6 +11,9 @@ public interface IStateStore
     /// <summary>Records a delivery; returns false when this delivery id was already recorded (a redelivery).</summary>
     Task<bool> RecordDeliveryAsync(Delivery delivery, CancellationToken cancellationToken = default);
 
+    /// <summary>Records a batch in one transaction; returns the ids that were new (the rest are redeliveries).</summary>
+    Task<IReadOnlySet<string>> RecordDeliveriesAsync(IReadOnlyList<Delivery> deliveries, CancellationToken cancellationToken = default);
+
     Task<Delivery?> GetDeliveryAsync(string deliveryId, CancellationToken cancellationToken = default);
 
     Task MarkDeliveryProcessedAsync(string deliveryId, DateTimeOffset at, CancellationToken cancellationToken = default);

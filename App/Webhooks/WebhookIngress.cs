@@ -14,7 +14,7 @@ namespace Ensemble.App.Webhooks;
 /// A redelivery (same id) is acknowledged and not processed again.
 /// </summary>
 public sealed partial class EnsembleWebhookProcessor(
-    IStateStore state, DeliveryDispatcher dispatcher, TimeProvider time, ILogger<EnsembleWebhookProcessor> logger) : WebhookEventProcessor
+    DeliveryRecorder recorder, DeliveryDispatcher dispatcher, TimeProvider time, ILogger<EnsembleWebhookProcessor> logger) : WebhookEventProcessor
 {
     public override async ValueTask ProcessWebhookAsync(IDictionary<string, StringValues> headers, string body, CancellationToken cancellationToken = default)
     {
@@ -48,7 +48,7 @@ public sealed partial class EnsembleWebhookProcessor(
             throw new BadHttpRequestException("The webhook body is not JSON.");
         }
 
-        var recorded = await state.RecordDeliveryAsync(
+        var recorded = await recorder.RecordAsync(
             new Delivery(deliveryId, eventName, action, installationId, repository, body, time.GetUtcNow(), null), cancellationToken);
         if (!recorded)
         {
@@ -81,7 +81,7 @@ public static class WebhookExtensions
     public const string Path = "/api/github/webhooks";
 
     public static IServiceCollection AddEnsembleWebhooks(this IServiceCollection services) =>
-        services.AddSingleton<WebhookEventProcessor, EnsembleWebhookProcessor>();
+        services.AddSingleton<DeliveryRecorder>().AddSingleton<WebhookEventProcessor, EnsembleWebhookProcessor>();
 
     /// <summary>Largest body GitHub sends (25 MB); anything bigger is refused before it is read.</summary>
     public const long MaxBodyBytes = 25 * 1024 * 1024;
