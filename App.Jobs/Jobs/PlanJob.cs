@@ -40,8 +40,11 @@ public sealed partial class PlanJob(
     private const int MaxLogBytes = 20 * 1024 * 1024;
 
     [AutomaticRetry(Attempts = 3)]
-    public async Task RunAsync(long runId, CancellationToken cancellationToken)
+    public async Task RunAsync(long runId, CancellationToken jobCancellation)
     {
+        // Stopped by shutdown (Hangfire's token) or because a newer commit superseded the plan mid-run.
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(jobCancellation);
+        var cancellationToken = stop.Token;
         var run = await state.GetRunAsync(runId, cancellationToken);
         if (run is null || run.Status is not (RunStatus.Queued or RunStatus.Planning))
         {
@@ -79,6 +82,8 @@ public sealed partial class PlanJob(
         var log = new StringBuilder();
         var token = await tokens.GetTokenAsync(head.Repo.InstallationId, cancellationToken);
         var runMasker = masker.With([token]);
+        using var watchEnd = new CancellationTokenSource();
+        var watcher = WatchForSupersedeAsync(run.Id, stop, watchEnd.Token);
         try
         {
             if (Directory.Exists(workspace))
@@ -222,10 +227,63 @@ public sealed partial class PlanJob(
             LogPlanned(logger, CountsLine(summary), (now - started).TotalSeconds);
             await aggregates.PublishAsync(head.Id, cancellationToken);
         }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested && !jobCancellation.IsCancellationRequested)
+        {
+            await ReportStoppedAsync(head, run);
+        }
         finally
         {
+            await watchEnd.CancelAsync();
+            await watcher;
             TryDelete(workspace);
         }
+    }
+
+    /// <summary>How often a running plan checks whether a newer commit superseded it (or the PR closed).</summary>
+    public static TimeSpan SupersedeCheckInterval { get; set; } = TimeSpan.FromSeconds(2);
+
+    private async Task WatchForSupersedeAsync(long runId, CancellationTokenSource stop, CancellationToken end)
+    {
+        try
+        {
+            while (!end.IsCancellationRequested)
+            {
+                await Task.Delay(SupersedeCheckInterval, time, end);
+                var current = await state.GetRunAsync(runId, end);
+                if (current?.Status is RunStatus.Superseded or RunStatus.Abandoned)
+                {
+                    // Terraform and everything it started are stopped by the runner when the token fires.
+                    await stop.CancelAsync();
+                    return;
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        catch (System.Data.Common.DbException)
+        {
+            // A database hiccup must not stop a healthy plan; the next plan step will surface a real outage.
+        }
+    }
+
+    private async Task ReportStoppedAsync(PullRequestHead head, ProjectRun run)
+    {
+        var current = await state.GetRunAsync(run.Id, CancellationToken.None);
+        var why = current?.Status == RunStatus.Abandoned
+            ? "the pull request was closed"
+            : "a newer commit was pushed; its plans are on that commit";
+        LogStopped(logger, why);
+        await checks.UpdateCheckRunAsync(head.Repo, run.CheckRunId!.Value, new CheckRunRequest
+        {
+            Name = AggregateStatus.ProjectCheckName(run.ProjectPath),
+            HeadSha = head.HeadSha,
+            Status = CheckStatus.Completed,
+            Conclusion = CheckConclusion.Cancelled,
+            ExternalId = $"run-{run.Id}",
+            CompletedAt = time.GetUtcNow(),
+            Output = new CheckRunOutput("Stopped: superseded", $"Terraform was stopped mid-plan because {why}."),
+        }, CancellationToken.None);
     }
 
     private async Task FailWithLogAsync(PullRequestHead head, ProjectRun run, string step, StringBuilder log, Progress progress, CancellationToken ct)
@@ -342,6 +400,9 @@ public sealed partial class PlanJob(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Planned: {Counts} in {Seconds:0.0} s")]
     private static partial void LogPlanned(ILogger logger, string counts, double seconds);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Plan stopped: {Why}")]
+    private static partial void LogStopped(ILogger logger, string why);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Plan failed at terraform {Step}")]
     private static partial void LogFailed(ILogger logger, string step);
