@@ -113,6 +113,10 @@ public static class StateAndJobs
         services.AddTransient<DeliveryJob>();
         services.AddTransient<DiscoverJob>();
         services.AddTransient<PlanJob>();
+        services.AddSingleton<ApplyDependencies>();
+        services.AddTransient<ApplyReporter>();
+        services.AddTransient<ApplyCoordinator>();
+        services.AddTransient<ApplyJob>();
         services.AddHostedService<RecoveryService>();
         return services;
     }
