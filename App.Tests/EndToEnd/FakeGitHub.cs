@@ -20,6 +20,7 @@ public sealed class FakeGitHub : IDisposable
 
     private readonly ConcurrentDictionary<long, CheckRunView> _checkRuns = new();
     private readonly ConcurrentQueue<string> _unexpected = new();
+    private readonly ConcurrentDictionary<long, CommentView> _comments = new();
     private long _nextId = 1000;
 
     public FakeGitHub()
@@ -42,6 +43,9 @@ public sealed class FakeGitHub : IDisposable
         CheckRuns.LastOrDefault(c => c.Name == name && c.HeadSha == headSha);
 
     public int RequestCount => Server.LogEntries.Count();
+
+    /// <summary>Pull-request comments as GitHub would show them now, oldest first.</summary>
+    public IReadOnlyList<CommentView> Comments => [.. _comments.Values.OrderBy(c => c.Id)];
 
     private ResponseMessage Handle(WireMock.IRequestMessage request)
     {
@@ -80,8 +84,23 @@ public sealed class FakeGitHub : IDisposable
                 case "GET" when segments is ["repos", _, _, "collaborators", var user, "permission"]:
                     var permission = Permissions.GetValueOrDefault(user, "read");
                     return Json(200, new JsonObject { ["permission"] = permission, ["user"] = new JsonObject { ["login"] = user } });
-                case "POST" when segments is ["repos", _, _, "issues", _, "comments"]:
-                    return Json(201, new JsonObject { ["id"] = Interlocked.Increment(ref _nextId), ["body"] = JsonNode.Parse(request.Body!)!["body"]!.DeepClone() });
+                case "POST" when segments is ["repos", _, _, "issues", var numberText, "comments"]:
+                {
+                    var comment = new CommentView(Interlocked.Increment(ref _nextId), int.Parse(numberText, System.Globalization.CultureInfo.InvariantCulture),
+                        JsonNode.Parse(request.Body!)!["body"]!.GetValue<string>());
+                    _comments[comment.Id] = comment;
+                    return Json(201, new JsonObject { ["id"] = comment.Id, ["body"] = comment.Body });
+                }
+                case "PATCH" when segments is ["repos", _, _, "issues", "comments", var commentText] && long.TryParse(commentText, out var commentId):
+                {
+                    if (!_comments.TryGetValue(commentId, out var comment))
+                    {
+                        return Json(404, new JsonObject { ["message"] = "Not Found" });
+                    }
+
+                    comment.Edit(JsonNode.Parse(request.Body!)!["body"]!.GetValue<string>());
+                    return Json(200, new JsonObject { ["id"] = comment.Id, ["body"] = comment.Body });
+                }
             }
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException or NullReferenceException)
@@ -199,4 +218,19 @@ public sealed class CheckRunView(long id, string repository, string name, string
         ["app"] = new JsonObject { ["id"] = 1, ["slug"] = "ensemble" },
         ["pull_requests"] = new JsonArray(),
     };
+}
+
+/// <summary>An issue or pull-request comment and how many times it was edited.</summary>
+public sealed class CommentView(long id, int issueNumber, string body)
+{
+    public long Id { get; } = id;
+    public int IssueNumber { get; } = issueNumber;
+    public string Body { get; private set; } = body;
+    public int Edits { get; private set; }
+
+    public void Edit(string body)
+    {
+        Body = body;
+        Edits++;
+    }
 }
