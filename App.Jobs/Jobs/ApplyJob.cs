@@ -29,6 +29,7 @@ public sealed partial class ApplyJob(
     ApplyCoordinator coordinator,
     ApplyDependencies dependencies,
     ApplyReporter reporter,
+    ApplyFallback fallback,
     IOptions<EnsembleOptions> ensembleOptions,
     SecretMasker masker,
     TimeProvider time,
@@ -258,6 +259,12 @@ public sealed partial class ApplyJob(
         {
             var current = (await state.GetRunAsync(run.Id, ct))!;
             await reporter.FinishAsync(head, merge, current, outcome, message, logTail, ct);
+            if (outcome is ApplyOutcome.Refused or ApplyOutcome.Stale or ApplyOutcome.Failed)
+            {
+                // Nothing (or not all) was applied: plan the merge commit and ask for approval there.
+                await fallback.RequestAsync(head, merge, current, message.TrimEnd('.'), ct);
+            }
+
             await reporter.PublishCommentAsync(head, ct);
         }
         catch (Exception e) when (quiet && e is not OperationCanceledException)

@@ -22,12 +22,19 @@ public sealed class ApplyReporter(IStateStore state, IGitHubChecks checks, IGitH
             return existing;
         }
 
+        if (ApplyFallback.IsPostMergeHead(head, merge) && run.CheckRunId is { } own)
+        {
+            // A post-merge plan's check run is already on the merge commit: the apply continues on it.
+            await state.SetApplyCheckRunAsync(run.Id, own, ct);
+            return own;
+        }
+
         var id = await checks.CreateCheckRunAsync(head.Repo, new CheckRunRequest
         {
             Name = AggregateStatus.ProjectCheckName(run.ProjectPath),
             HeadSha = merge.MergeSha,
             Status = CheckStatus.InProgress,
-            ExternalId = $"apply-{run.Id}",
+            ExternalId = ApplyExternalId(head, merge, run),
             StartedAt = time.GetUtcNow(),
             Output = new CheckRunOutput("Applying…", $"Verifying and applying the plan approved in #{head.Number} (commit `{Short(run.PlanSha)}`)."),
         }, ct);
@@ -42,7 +49,7 @@ public sealed class ApplyReporter(IStateStore state, IGitHubChecks checks, IGitH
             Name = AggregateStatus.ProjectCheckName(run.ProjectPath),
             HeadSha = merge.MergeSha,
             Status = CheckStatus.InProgress,
-            ExternalId = $"apply-{run.Id}",
+            ExternalId = ApplyExternalId(head, merge, run),
             Output = new CheckRunOutput($"{phase}…",
                 $"**{phase}** for the plan approved in #{head.Number} (commit `{Short(run.PlanSha)}`).",
                 tail.Count == 0 ? null : Fenced("Latest output:", string.Join('\n', tail))),
@@ -69,7 +76,7 @@ public sealed class ApplyReporter(IStateStore state, IGitHubChecks checks, IGitH
             HeadSha = merge.MergeSha,
             Status = CheckStatus.Completed,
             Conclusion = success ? CheckConclusion.Success : CheckConclusion.Failure,
-            ExternalId = $"apply-{run.Id}",
+            ExternalId = ApplyExternalId(head, merge, run),
             CompletedAt = now,
             Output = new CheckRunOutput(title, summary, text),
         };
@@ -83,7 +90,7 @@ public sealed class ApplyReporter(IStateStore state, IGitHubChecks checks, IGitH
             await state.SetApplyCheckRunAsync(run.Id, created, ct);
         }
 
-        if (run.CheckRunId is not { } prCheckRun)
+        if (run.CheckRunId is not { } prCheckRun || prCheckRun == mergeCheckRunId)
         {
             return;
         }
@@ -117,16 +124,34 @@ public sealed class ApplyReporter(IStateStore state, IGitHubChecks checks, IGitH
     /// <summary>Creates or edits the merge's one PR comment from state. Serialised per head so two applies ending together make one comment.</summary>
     public async Task PublishCommentAsync(PullRequestHead head, CancellationToken ct)
     {
-        await using var headLock = await state.LockHeadAsync(head.Id, ct);
-        var merge = await state.GetMergeByHeadAsync(head.Id, ct);
-        if (merge is null)
+        // The comment belongs to the merged head; a post-merge plan's head adds its rows to the same comment.
+        var heads = await state.ListHeadsAsync(head.Repo, head.Number, ct);
+        var merges = new Dictionary<long, MergeRecord>();
+        foreach (var h in heads)
+        {
+            if (await state.GetMergeByHeadAsync(h.Id, ct) is { } m)
+            {
+                merges[h.Id] = m;
+            }
+        }
+
+        var merged = heads.FirstOrDefault(h => merges.TryGetValue(h.Id, out var m) && !ApplyFallback.IsPostMergeHead(h, m)
+            && (h.Id == head.Id || string.Equals(m.MergeSha, head.HeadSha, StringComparison.OrdinalIgnoreCase)));
+        if (merged is null)
         {
             return;
         }
 
-        var runs = await state.ListRunsAsync(head.Id, ct);
-        var applies = (await state.ListAppliesAsync(merge.Id, ct)).ToDictionary(a => a.RunId);
-        var rows = runs.Where(r => r.Status != RunStatus.NoChanges).Select(r => new ApplyRow(r, applies.GetValueOrDefault(r.Id))).ToList();
+        await using var headLock = await state.LockHeadAsync(merged.Id, ct);
+        var merge = (await state.GetMergeByHeadAsync(merged.Id, ct))!;
+        var rows = new List<ApplyRow>();
+        foreach (var h in heads.Where(h => h.Id == merged.Id || (merges.TryGetValue(h.Id, out var m) && ApplyFallback.IsPostMergeHead(h, m) && m.MergeSha == merge.MergeSha)))
+        {
+            var applies = (await state.ListAppliesAsync(merges[h.Id].Id, ct)).ToDictionary(a => a.RunId);
+            rows.AddRange((await state.ListRunsAsync(h.Id, ct))
+                .Where(r => r.Status != RunStatus.NoChanges || h.Id != merged.Id)
+                .Select(r => new ApplyRow(r, applies.GetValueOrDefault(r.Id), PostMerge: h.Id != merged.Id)));
+        }
         if (rows.Count == 0)
         {
             return;
@@ -144,7 +169,8 @@ public sealed class ApplyReporter(IStateStore state, IGitHubChecks checks, IGitH
         }
     }
 
-    public sealed record ApplyRow(ProjectRun Run, ApplyRecord? Apply);
+    /// <param name="PostMerge">A plan of the merge commit (post-merge approval), not the PR's own plan.</param>
+    public sealed record ApplyRow(ProjectRun Run, ApplyRecord? Apply, bool PostMerge = false);
 
     /// <summary>The merge comment: one line per project with changes, in path order. Pure.</summary>
     public static string RenderComment(int number, string mergeSha, IReadOnlyList<ApplyRow> rows)
@@ -153,10 +179,14 @@ public sealed class ApplyReporter(IStateStore state, IGitHubChecks checks, IGitH
             .Append("### Ensemble apply · merge of #").Append(number.ToString(CultureInfo.InvariantCulture))
             .Append(" as `").Append(Short(mergeSha)).Append("`\n\n")
             .Append("| Project | Result | Details |\n|---|---|---|\n");
-        foreach (var (run, apply) in rows.OrderBy(r => r.Run.ProjectPath, StringComparer.Ordinal))
+        foreach (var (run, apply, postMerge) in rows.OrderBy(r => r.Run.ProjectPath, StringComparer.Ordinal).ThenBy(r => r.PostMerge))
         {
             var (result, details) = (run.Status, apply?.Outcome) switch
             {
+                (RunStatus.Queued or RunStatus.Planning, _) when postMerge => ("🔄 planning", "planning the merge commit"),
+                (RunStatus.AwaitingApproval, _) when postMerge => ("✋ needs approval", "press **Apply** on its check run on the merge commit"),
+                (RunStatus.Failed, _) when postMerge => ("❌ plan failed", run.Error ?? ""),
+                (RunStatus.NoChanges, _) when postMerge => ("✅ nothing to apply", "the merge commit has no changes for it"),
                 (RunStatus.Applied, _) => ("✅ applied", run.Summary ?? ""),
                 (RunStatus.Applying, _) => ("🚀 applying", ""),
                 (RunStatus.Approved, _) => ("⏳ waiting", "queued for apply"),
@@ -165,13 +195,18 @@ public sealed class ApplyReporter(IStateStore state, IGitHubChecks checks, IGitH
                 (RunStatus.Abandoned, _) => ("⏭️ not applied", "merged without an approved plan"),
                 _ => ("⏭️ not applied", run.Status.ToDb()),
             };
-            sb.Append("| `").Append(MarkdownText.Escape(run.ProjectPath, 200)).Append("` | ").Append(result).Append(" | ")
+            sb.Append("| `").Append(MarkdownText.Escape(run.ProjectPath, 200)).Append('`').Append(postMerge ? " (post-merge plan)" : "").Append(" | ")
+              .Append(result).Append(" | ")
               .Append(Cell(details)).Append(" |\n");
         }
 
         sb.Append("\nEach project's check run on the merge commit has its output.");
         return sb.ToString();
     }
+
+    /// <summary>A post-merge plan's check run keeps its own id (its button must keep working); others are "apply-N".</summary>
+    private static string ApplyExternalId(PullRequestHead head, MergeRecord merge, ProjectRun run) =>
+        ApplyFallback.IsPostMergeHead(head, merge) ? ApplyFallback.ExternalId(run.Id) : $"apply-{run.Id}";
 
     private static string Title(ApplyOutcome outcome, string? project)
     {

@@ -122,9 +122,17 @@ public sealed class ApplyTests(PostgresFixture postgres, S3Fixture s3) : IClassF
         var mergeSha = Merge(pr);
         var response = await _app.SendWebhookAsync("pull_request", ClosedPayload(pr, merged: true, mergeSha));
         Assert.True(response.IsSuccessStatusCode);
+        return await WaitForApplyCheckRunAsync(mergeSha, project);
+    }
+
+    /// <summary>The apply's check run on the merge commit (not a post-merge plan's), once completed.</summary>
+    private async Task<CheckRunView> WaitForApplyCheckRunAsync(string mergeSha, string project = "envs/dev")
+    {
         var name = AggregateStatus.ProjectCheckName(project);
-        await _app.GitHub.WaitUntilAsync(g => g.Latest(name, mergeSha) is { Status: "completed" }, Patience, $"the apply of {project} on the merge commit");
-        return _app.GitHub.Latest(name, mergeSha)!;
+        CheckRunView? Find(FakeGitHub g) =>
+            g.CheckRuns.FirstOrDefault(c => c.Name == name && c.HeadSha == mergeSha && c.ExternalId?.StartsWith("apply-", StringComparison.Ordinal) == true);
+        await _app.GitHub.WaitUntilAsync(g => Find(g) is { Status: "completed" }, Patience, $"the apply of {project} on the merge commit");
+        return Find(_app.GitHub)!;
     }
 
     private async Task<ProjectRun> RunAsync(Pr pr, string project)
@@ -198,7 +206,7 @@ public sealed class ApplyTests(PostgresFixture postgres, S3Fixture s3) : IClassF
         var first = _app.SendWebhookAsync("pull_request", body, Guid.NewGuid().ToString());
         var second = _app.SendWebhookAsync("pull_request", body, Guid.NewGuid().ToString());
         await Task.WhenAll(first, second);
-        await _app.GitHub.WaitUntilAsync(g => g.Latest("ensemble: envs/dev", mergeSha) is { Status: "completed" }, Patience, "the apply");
+        await WaitForApplyCheckRunAsync(mergeSha);
 
         // A retried job, and two workers at once, after the apply: nothing more happens.
         var run = await RunAsync(pr, "envs/dev");
@@ -279,6 +287,49 @@ public sealed class ApplyTests(PostgresFixture postgres, S3Fixture s3) : IClassF
         Assert.Contains("`envs/dev` (the project)", result.Summary, StringComparison.Ordinal);
         Assert.Null(ReadState("envs/dev"));
         await WaitForCommentAsync("apply refused");
+    }
+
+    [Fact]
+    public async Task Merge_Refused_MergeCommitPlannedAndItsApplyButtonAppliesOnce()
+    {
+        var pr = await OpenPlannedPullRequestAsync();
+        await ApproveAsync(pr, "envs/dev");
+        pr.Repo.Checkout("main");
+        pr.Repo.Write("envs/dev/tags.tf", "# owned by the platform team\n");
+        pr.Repo.Commit("tag dev");
+        pr.Repo.Checkout("feature");
+        var refused = await MergeAndWaitForApplyAsync(pr);
+        Assert.Equal("failure", refused.Conclusion);
+        var mergeSha = refused.HeadSha;
+
+        // The merge commit is planned and shown with an Apply button.
+        CheckRunView? PostMerge(FakeGitHub g) => g.CheckRuns.FirstOrDefault(c =>
+            c.HeadSha == mergeSha && c.ExternalId?.StartsWith("postmerge-", StringComparison.Ordinal) == true);
+        await _app.GitHub.WaitUntilAsync(g => PostMerge(g) is { Conclusion: "action_required" }, Patience, "the post-merge plan");
+        var plan = PostMerge(_app.GitHub)!;
+        Assert.Equal("ensemble: envs/dev", plan.Name);
+        Assert.Equal(["apply"], plan.Actions);
+        Assert.Contains("sim_thing.dev_extra", plan.Summary + plan.Text, StringComparison.Ordinal);
+        await WaitForCommentAsync("needs approval");
+
+        // The PR's author may not approve; bob (write) may, once.
+        await _app.SendWebhookAsync("check_run", RequestedActionPayload(pr.Repo, plan, "apply", "alice"));
+        await WaitForCommentAsync("was refused");
+        Assert.Null(ReadState("envs/dev"));
+
+        await _app.SendWebhookAsync("check_run", RequestedActionPayload(pr.Repo, plan, "apply", Approver));
+        await _app.SendWebhookAsync("check_run", RequestedActionPayload(pr.Repo, plan, "apply", Approver));
+        await _app.GitHub.WaitUntilAsync(g => PostMerge(g) is { Conclusion: "success" }, Patience, "the post-merge apply");
+        await WaitForCommentAsync("✅ applied");
+        await Task.Delay(1000);
+
+        Assert.Equal(1, ReadState("envs/dev")!["serial"]!.GetValue<long>());
+        Assert.StartsWith("Applied", PostMerge(_app.GitHub)!.Title, StringComparison.Ordinal);
+        var comments = _app.GitHub.Comments.Where(c => c.Body.StartsWith("### Ensemble apply", StringComparison.Ordinal)).ToList();
+        var summary = Assert.Single(comments);
+        Assert.Contains("(post-merge plan) | ✅ applied", summary.Body, StringComparison.Ordinal);
+        Assert.Contains("apply refused", summary.Body, StringComparison.Ordinal);
+        Assert.Empty(_app.GitHub.Unexpected);
     }
 
     [Fact]

@@ -117,6 +117,8 @@ public static class StateAndJobs
         services.AddTransient<ApplyReporter>();
         services.AddTransient<ApplyCoordinator>();
         services.AddTransient<ApplyJob>();
+        services.AddTransient<ApplyFallback>();
+        services.AddTransient<ApplyFallbackPlanJob>();
         services.AddHostedService<RecoveryService>();
         return services;
     }
