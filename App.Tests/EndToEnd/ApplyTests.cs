@@ -246,6 +246,42 @@ public sealed class ApplyTests(PostgresFixture postgres, S3Fixture s3) : IClassF
     }
 
     [Fact]
+    public async Task ApplyJob_DeliveredAgainAfterItsWorkerDied_ReportedInterruptedNeverReRun()
+    {
+        var pr = await OpenPlannedPullRequestAsync();
+        await ApproveAsync(pr, "envs/dev");
+        var state = _app.Service<IStateStore>();
+        var run = await RunAsync(pr, "envs/dev");
+        var merge = await state.RecordMergeAsync(run.HeadId, new string('e', 40), DateTimeOffset.UtcNow);
+        // Job 77 took the run and its worker died before terraform finished.
+        Assert.True(await state.StartApplyAsync(run.Id, merge.Id, "hangfire-77", RunStateMachine.SourcesOf(new RunEvent.ApplyStarted()), DateTimeOffset.UtcNow));
+
+        // Another job (a duplicate) leaves the running apply alone.
+        await _app.Service<ApplyJob>().RunAsync(run.Id, Context("78"), CancellationToken.None);
+        Assert.Equal(RunStatus.Applying, (await RunAsync(pr, "envs/dev")).Status);
+
+        // Job 77 delivered again by Hangfire: reported, not re-run.
+        await _app.Service<ApplyJob>().RunAsync(run.Id, Context("77"), CancellationToken.None);
+
+        var after = await RunAsync(pr, "envs/dev");
+        Assert.Equal(RunStatus.ApplyFailed, after.Status);
+        Assert.Equal(ApplyOutcome.Interrupted, (await state.GetApplyAsync(run.Id))!.Outcome);
+        Assert.Null(ReadState("envs/dev"));
+        var shown = _app.GitHub.Latest("ensemble: envs/dev", merge.MergeSha)!;
+        Assert.Equal("failure", shown.Conclusion);
+        Assert.Contains("interrupted", shown.Title, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("never re-runs an apply", shown.Summary, StringComparison.Ordinal);
+        Assert.Contains("interrupted", Assert.Single(_app.GitHub.Comments).Body, StringComparison.Ordinal);
+    }
+
+    private Hangfire.Server.PerformContext Context(string jobId)
+    {
+        var storage = _app.Service<Hangfire.JobStorage>();
+        var job = new Hangfire.BackgroundJob(jobId, Hangfire.Common.Job.FromExpression<ApplyJob>(j => j.RunAsync(0, null, CancellationToken.None)), DateTime.UtcNow);
+        return new Hangfire.Server.PerformContext(storage, storage.GetConnection(), job, new Hangfire.JobCancellationToken(false));
+    }
+
+    [Fact]
     public async Task Merge_ArtifactAlteredInTheBucket_RefusedAndShownNothingApplied()
     {
         var pr = await OpenPlannedPullRequestAsync();
