@@ -19,7 +19,8 @@ public abstract record ApplyVerdict
 /// </summary>
 /// <param name="ProjectPath">The project, repo-relative.</param>
 /// <param name="Destroy">The plan destroys a deleted project (planned from the base-branch copy).</param>
-/// <param name="RecordedPlanSha256">The plan file's SHA-256 recorded when it was planned (and approved); null if none was.</param>
+/// <param name="RecordedPlanSha256">The plan file's SHA-256 recorded when it was planned; null if none was.</param>
+/// <param name="ApprovedPlanSha256">The plan file's SHA-256 in the approval audit of this run; null when no approval of it is recorded.</param>
 /// <param name="DownloadedPlanSha256">The SHA-256 of the plan file as downloaded now; null when the artifact is missing.</param>
 /// <param name="PlannedTrees">Git object id of every input path (the project and the local modules it uses) at the planned commit.</param>
 /// <param name="MergedTrees">The same paths' object ids in the merge commit; null for a path that does not exist there.</param>
@@ -27,6 +28,7 @@ public sealed record ApplyEvidence(
     string ProjectPath,
     bool Destroy,
     string? RecordedPlanSha256,
+    string? ApprovedPlanSha256,
     string? DownloadedPlanSha256,
     IReadOnlyDictionary<string, string?> PlannedTrees,
     IReadOnlyDictionary<string, string?> MergedTrees);
@@ -58,6 +60,16 @@ public static class ApplyVerification
         if (string.IsNullOrWhiteSpace(evidence.RecordedPlanSha256))
         {
             return new ApplyVerdict.Refused("no plan file hash was recorded when this project was planned, so the stored plan cannot be trusted");
+        }
+
+        if (evidence.ApprovedPlanSha256 is null)
+        {
+            return new ApplyVerdict.Refused("no approval of this plan is recorded");
+        }
+
+        if (!string.Equals(evidence.RecordedPlanSha256, evidence.ApprovedPlanSha256, StringComparison.OrdinalIgnoreCase))
+        {
+            return new ApplyVerdict.Refused("the plan was replaced after it was approved (its recorded hash differs from the approved one)");
         }
 
         if (evidence.DownloadedPlanSha256 is null)

@@ -142,7 +142,10 @@ public sealed partial class ApplyJob(
             var planned = await mirror.TreeHashesAsync(head.Repo, run.PlanSha, inputs, ct);
             var merged = await mirror.TreeHashesAsync(head.Repo, merge.MergeSha, inputs, ct);
 
-            var verdict = ApplyVerification.Verify(new ApplyEvidence(run.ProjectPath, run.Destroy, run.PlanSha256, downloaded, planned, merged));
+            // The approval audit row of this very run says which plan file a person (or an identical plan) approved.
+            var approval = (await state.ListApprovalsAsync(head.Repo, head.Number, ct)).LastOrDefault(a => a.RunId == run.Id);
+            var verdict = ApplyVerification.Verify(new ApplyEvidence(
+                run.ProjectPath, run.Destroy, run.PlanSha256, approval is null ? null : approval.PlanSha256 ?? "", downloaded, planned, merged));
             if (verdict is ApplyVerdict.Refused refused)
             {
                 LogRefused(logger, refused.Reason);

@@ -16,8 +16,8 @@ public sealed class ApplyVerificationTests
     };
 
     private static ApplyEvidence Evidence(
-        string? recorded = Hash, string? downloaded = Hash, IReadOnlyDictionary<string, string?>? merged = null, bool destroy = false) =>
-        new("envs/dev", destroy, recorded, downloaded, Planned, merged ?? new Dictionary<string, string?>(Planned));
+        string? recorded = Hash, string? downloaded = Hash, IReadOnlyDictionary<string, string?>? merged = null, bool destroy = false, string? approved = Hash) =>
+        new("envs/dev", destroy, recorded, approved, downloaded, Planned, merged ?? new Dictionary<string, string?>(Planned));
 
     private static Dictionary<string, string?> MergedWith(string path, string? tree) => new(Planned, StringComparer.Ordinal) { [path] = tree };
 
@@ -56,6 +56,20 @@ public sealed class ApplyVerificationTests
     {
         var refused = Assert.IsType<ApplyVerdict.Refused>(ApplyVerification.Verify(Evidence(recorded: recorded)));
         Assert.Contains("no plan file hash was recorded", refused.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Verify_NoApprovalRecordedForThisPlan_Refused()
+    {
+        var refused = Assert.IsType<ApplyVerdict.Refused>(ApplyVerification.Verify(Evidence(approved: null)));
+        Assert.Contains("no approval", refused.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Verify_ApprovedHashDiffersFromRecorded_RefusedEvenIfArtifactMatchesRecorded()
+    {
+        var refused = Assert.IsType<ApplyVerdict.Refused>(ApplyVerification.Verify(Evidence(approved: OtherHash)));
+        Assert.Contains("replaced after it was approved", refused.Reason, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -110,7 +124,7 @@ public sealed class ApplyVerificationTests
     [Fact]
     public void Verify_PlannedTreesWithoutTheProject_ThrowsBecauseTheCallerIsWrong()
     {
-        var evidence = new ApplyEvidence("envs/dev", false, Hash, Hash, new Dictionary<string, string?> { ["modules/net"] = "t" }, new Dictionary<string, string?>());
+        var evidence = new ApplyEvidence("envs/dev", false, Hash, Hash, Hash, new Dictionary<string, string?> { ["modules/net"] = "t" }, new Dictionary<string, string?>());
         Assert.Throws<ArgumentException>(() => ApplyVerification.Verify(evidence));
     }
 
