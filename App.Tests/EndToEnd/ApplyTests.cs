@@ -224,28 +224,6 @@ public sealed class ApplyTests(PostgresFixture postgres, S3Fixture s3) : IClassF
     }
 
     [Fact]
-    public async Task StartApply_ManyWorkersAtOnce_ExactlyOneTakesTheRun()
-    {
-        var state = _app.Service<IStateStore>();
-        var repo = new RepoRef(EnsembleTestApp.InstallationId, "octo-org", "race");
-        var now = DateTimeOffset.UtcNow;
-        var head = await state.UpsertHeadAsync(repo, 3, new string('a', 40), new string('b', 40), "main", "alice", now);
-        var run = await state.AddRunAsync(head.Id, "envs/dev", false, head.HeadSha, "changed", now);
-        await state.TransitionRunAsync(run.Id, [RunStatus.Queued], new RunUpdate(RunStatus.Planning, now));
-        await state.TransitionRunAsync(run.Id, [RunStatus.Planning], new RunUpdate(RunStatus.AwaitingApproval, now) { Fingerprint = "fp", PlanSha256 = "h" });
-        Assert.True(await state.ApproveRunAsync(run.Id, "fp", new Approval(Approver, false, now), now));
-        var merge = await state.RecordMergeAsync(head.Id, new string('c', 40), now);
-        Assert.Equal(merge.Id, (await state.RecordMergeAsync(head.Id, new string('d', 40), now)).Id);
-
-        var sources = RunStateMachine.SourcesOf(new RunEvent.ApplyStarted());
-        var taken = await Task.WhenAll(Enumerable.Range(0, 12).Select(i => state.StartApplyAsync(run.Id, merge.Id, $"job-{i}", sources, now)));
-
-        Assert.Single(taken, t => t);
-        Assert.Equal(RunStatus.Applying, (await state.GetRunAsync(run.Id))!.Status);
-        Assert.False(await state.StartApplyAsync(run.Id, merge.Id, "late", sources, now));
-    }
-
-    [Fact]
     public async Task ApplyJob_DeliveredAgainAfterItsWorkerDied_ReportedInterruptedNeverReRun()
     {
         var pr = await OpenPlannedPullRequestAsync();
