@@ -117,7 +117,7 @@ public sealed class ApplyReporter(IStateStore state, IGitHubChecks checks, IGitH
             Conclusion = success ? CheckConclusion.Success : CheckConclusion.Failure,
             ExternalId = $"run-{run.Id}",
             CompletedAt = now,
-            Output = plan with { Title = Cut(headline, 250), Summary = $"> {Icon(outcome)} {Cut(message, 2_000)}\n\n{plan.Summary}" },
+            Output = plan with { Title = Cut(headline, 250), Summary = WithNote($"> {Icon(outcome)} {Cut(message, 2_000)}", plan.Summary) },
         }, ct);
     }
 
@@ -246,6 +246,19 @@ public sealed class ApplyReporter(IStateStore state, IGitHubChecks checks, IGitH
         ApplyOutcome.Blocked => "apply the dependency first (fix its failure in a new pull request), then plan this project again.",
         _ => null,
     };
+
+    /// <summary>The note on top of the plan's summary, within GitHub's limit; a shortened plan says so.</summary>
+    internal static string WithNote(string note, string summary)
+    {
+        var full = $"{note}\n\n{summary}";
+        if (full.Length <= CheckRunOutput.MaxLength)
+        {
+            return full;
+        }
+
+        const string Shortened = "\n\n_(The plan summary was shortened to fit GitHub's limit; the full plan is in the stored `plan.json` artifact.)_";
+        return full[..(CheckRunOutput.MaxLength - Shortened.Length)] + Shortened;
+    }
 
     private static string Fenced(string caption, string body) =>
         $"{caption}\n\n````text\n{Tail(body, 60_000).Replace("````", "` ` ` `", StringComparison.Ordinal)}\n````";
