@@ -11,7 +11,8 @@ namespace Ensemble.Jobs.Jobs;
 /// first (a head is created once, discovery is enqueued only while the head is still being discovered).
 /// </summary>
 public sealed partial class DeliveryJob(
-    IStateStore state, IBackgroundJobClient jobs, AggregatePublisher aggregates, Interactions interactions, TimeProvider time, ILogger<DeliveryJob> logger)
+    IStateStore state, IBackgroundJobClient jobs, AggregatePublisher aggregates, Interactions interactions, TimeProvider time, ILogger<DeliveryJob> logger,
+    ApplyCoordinator applies)
 {
     private static readonly HashSet<string> PlanningActions = new(StringComparer.Ordinal) { "opened", "reopened", "synchronize", "ready_for_review" };
 
@@ -104,6 +105,13 @@ public sealed partial class DeliveryJob(
                 await state.TransitionRunAsync(run.Id, RunStateMachine.SourcesOf(close),
                     new RunUpdate(RunStateMachine.TargetOf(close), now) { SetFinished = true }, ct);
             }
+        }
+
+        // Outside the loop: a retried or repeated delivery finds the heads closed but must still start the applies
+        // (idempotent: the merge is recorded once and each run is applied at most once).
+        if (pr.Merged)
+        {
+            await applies.OnMergedAsync(pr, ct);
         }
     }
 

@@ -23,7 +23,8 @@ public sealed partial class Interactions(
     AggregatePublisher aggregates,
     IBackgroundJobClient jobs,
     TimeProvider time,
-    ILogger<Interactions> logger)
+    ILogger<Interactions> logger,
+    ApplyFallback applyFallback)
 {
     public const string ApproveAll = "approve-all";
     public const string Replan = "replan";
@@ -42,6 +43,9 @@ public sealed partial class Interactions(
                     break;
                 case Replan when HeadId(e.ExternalId) is { } headId:
                     await ReplanHeadAsync(headId, e.HeadSha, null, $"Re-plan requested by @{e.Sender}", e.Sender, ct);
+                    break;
+                case ApplyFallback.Identifier when ApplyFallback.RunId(e.ExternalId) is { } postMergeRunId:
+                    await applyFallback.HandleApplyClickAsync(e, postMergeRunId, ct);
                     break;
             }
         }

@@ -79,6 +79,31 @@ public interface IStateStore
 
     /// <summary>Serialises work on one head (aggregate publication) across threads and processes.</summary>
     Task<IAsyncDisposable> LockHeadAsync(long headId, CancellationToken cancellationToken = default);
+
+    /// <summary>Records that the head was merged as <paramref name="mergeSha"/>; returns the existing record on a repeat.</summary>
+    Task<MergeRecord> RecordMergeAsync(long headId, string mergeSha, DateTimeOffset now, CancellationToken cancellationToken = default);
+
+    Task<MergeRecord?> GetMergeByHeadAsync(long headId, CancellationToken cancellationToken = default);
+
+    /// <summary>The PR comment summarising the merge's applies, created once and then edited.</summary>
+    Task SetMergeCommentAsync(long mergeId, long commentId, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Takes a run for apply atomically: moves it from one of <paramref name="from"/> to <c>applying</c> and records the
+    /// apply with the job that took it. False (nothing changed) when the run is not in those states — a duplicate
+    /// webhook, a retried job or a second worker never gets a second apply.
+    /// </summary>
+    Task<bool> StartApplyAsync(long runId, long mergeId, string jobId, IReadOnlyCollection<RunStatus> from, DateTimeOffset now, CancellationToken cancellationToken = default);
+
+    /// <summary>Ends an apply: the run moves to <paramref name="to"/> (from one of <paramref name="from"/>) with the outcome recorded.</summary>
+    Task<bool> FinishApplyAsync(long runId, RunStatus to, IReadOnlyCollection<RunStatus> from, ApplyOutcome outcome, string message, DateTimeOffset now, CancellationToken cancellationToken = default);
+
+    Task<ApplyRecord?> GetApplyAsync(long runId, CancellationToken cancellationToken = default);
+
+    Task<IReadOnlyList<ApplyRecord>> ListAppliesAsync(long mergeId, CancellationToken cancellationToken = default);
+
+    /// <summary>The check run <c>ensemble: &lt;project&gt;</c> on the merge commit that shows this apply.</summary>
+    Task SetApplyCheckRunAsync(long runId, long checkRunId, CancellationToken cancellationToken = default);
 }
 
 /// <summary>The fields a transition sets. Null fields are left as they are.</summary>

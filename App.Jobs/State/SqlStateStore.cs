@@ -177,6 +177,28 @@ public sealed class SqlStateStore : IStateStore, IAsyncDisposable
         CREATE INDEX deliveries_to_enqueue ON deliveries (received_at) WHERE enqueued_at IS NULL;
         {(_dialect == Dialect.Postgres ? "ALTER TABLE deliveries ALTER COLUMN payload SET STORAGE EXTERNAL;" : "")}
         """,
+        // 4: Apply after merge (docs/apply.md): one merge per head, at most one apply per run — the primary key on run_id
+        // backs the approved → applying compare-and-set.
+        $"""
+        CREATE TABLE merges (
+            id {Identity},
+            head_id BIGINT NOT NULL REFERENCES pr_heads (id),
+            merge_sha TEXT NOT NULL,
+            comment_id BIGINT NULL,
+            created_at BIGINT NOT NULL,
+            UNIQUE (head_id)
+        );
+        CREATE TABLE applies (
+            run_id BIGINT PRIMARY KEY REFERENCES project_runs (id),
+            merge_id BIGINT NOT NULL REFERENCES merges (id),
+            job_id TEXT NOT NULL,
+            merge_check_run_id BIGINT NULL,
+            outcome TEXT NULL,
+            message TEXT NULL,
+            started_at BIGINT NOT NULL,
+            finished_at BIGINT NULL
+        );
+        """,
     ];
 
     public async Task MigrateAsync(CancellationToken cancellationToken = default)
@@ -574,4 +596,115 @@ public sealed class SqlStateStore : IStateStore, IAsyncDisposable
             await _postgres.DisposeAsync();
         }
     }
+
+    // ---- merges and applies ------------------------------------------------------------------------------------
+
+    private const string MergeColumns = "id, head_id, merge_sha, comment_id, created_at";
+
+    private static MergeRecord MapMerge(DbDataReader r) => new(r.GetInt64(0), r.GetInt64(1), r.GetString(2), Long(r, 3), FromMs(r, 4)!.Value);
+
+    public async Task<MergeRecord> RecordMergeAsync(long headId, string mergeSha, DateTimeOffset now, CancellationToken cancellationToken = default)
+    {
+        await ExecuteAsync(
+            "INSERT INTO merges (head_id, merge_sha, created_at) VALUES (@head, @sha, @now) ON CONFLICT (head_id) DO NOTHING;",
+            cancellationToken, ("@head", headId), ("@sha", mergeSha), ("@now", Ms(now)));
+        return (await GetMergeByHeadAsync(headId, cancellationToken))!;
+    }
+
+    public async Task<MergeRecord?> GetMergeByHeadAsync(long headId, CancellationToken cancellationToken = default)
+    {
+        var rows = await QueryAsync($"SELECT {MergeColumns} FROM merges WHERE head_id = @head;", MapMerge, cancellationToken, ("@head", headId));
+        return rows.Count == 0 ? null : rows[0];
+    }
+
+    public Task SetMergeCommentAsync(long mergeId, long commentId, CancellationToken cancellationToken = default) =>
+        ExecuteAsync("UPDATE merges SET comment_id = @c WHERE id = @id;", cancellationToken, ("@id", mergeId), ("@c", commentId));
+
+    private const string ApplyColumns = "run_id, merge_id, job_id, merge_check_run_id, outcome, message, started_at, finished_at";
+
+    private static ApplyRecord MapApply(DbDataReader r) => new(
+        r.GetInt64(0), r.GetInt64(1), r.GetString(2), Long(r, 3),
+        r.IsDBNull(4) ? null : ApplyOutcomeNames.Parse(r.GetString(4)), Str(r, 5), FromMs(r, 6)!.Value, FromMs(r, 7));
+
+    public async Task<bool> StartApplyAsync(long runId, long mergeId, string jobId, IReadOnlyCollection<RunStatus> from, DateTimeOffset now, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var tx = await connection.BeginTransactionAsync(cancellationToken);
+        var parameters = new List<(string, object?)> { ("@id", runId), ("@now", Ms(now)) };
+        var names = from.Select((status, i) => { parameters.Add(($"@from{i}", status.ToDb())); return $"@from{i}"; }).ToList();
+        await using (var update = Command(connection,
+            $"UPDATE project_runs SET status = 'applying', updated_at = @now WHERE id = @id AND status IN ({string.Join(", ", names)});",
+            [.. parameters]))
+        {
+            update.Transaction = tx;
+            if (names.Count == 0 || await update.ExecuteNonQueryAsync(cancellationToken) != 1)
+            {
+                await tx.RollbackAsync(cancellationToken);
+                return false;
+            }
+        }
+
+        await using (var insert = Command(connection,
+            """
+            INSERT INTO applies (run_id, merge_id, job_id, started_at) VALUES (@id, @merge, @job, @now)
+            ON CONFLICT (run_id) DO NOTHING;
+            """,
+            ("@id", runId), ("@merge", mergeId), ("@job", jobId), ("@now", Ms(now))))
+        {
+            insert.Transaction = tx;
+            if (await insert.ExecuteNonQueryAsync(cancellationToken) != 1)
+            {
+                await tx.RollbackAsync(cancellationToken);
+                return false;
+            }
+        }
+
+        await tx.CommitAsync(cancellationToken);
+        return true;
+    }
+
+    public async Task<bool> FinishApplyAsync(long runId, RunStatus to, IReadOnlyCollection<RunStatus> from, ApplyOutcome outcome, string message, DateTimeOffset now, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var tx = await connection.BeginTransactionAsync(cancellationToken);
+        var parameters = new List<(string, object?)>
+        {
+            ("@id", runId), ("@now", Ms(now)), ("@to", to.ToDb()), ("@error", to == RunStatus.Applied ? null : message),
+        };
+        var names = from.Select((status, i) => { parameters.Add(($"@from{i}", status.ToDb())); return $"@from{i}"; }).ToList();
+        await using (var update = Command(connection,
+            $"UPDATE project_runs SET status = @to, updated_at = @now, error = COALESCE(@error, error) WHERE id = @id AND status IN ({string.Join(", ", names)});",
+            [.. parameters]))
+        {
+            update.Transaction = tx;
+            if (names.Count == 0 || await update.ExecuteNonQueryAsync(cancellationToken) != 1)
+            {
+                await tx.RollbackAsync(cancellationToken);
+                return false;
+            }
+        }
+
+        await using (var record = Command(connection,
+            "UPDATE applies SET outcome = @outcome, message = @message, finished_at = @now WHERE run_id = @id;",
+            ("@id", runId), ("@outcome", outcome.ToDb()), ("@message", message), ("@now", Ms(now))))
+        {
+            record.Transaction = tx;
+            await record.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await tx.CommitAsync(cancellationToken);
+        return true;
+    }
+
+    public async Task<ApplyRecord?> GetApplyAsync(long runId, CancellationToken cancellationToken = default)
+    {
+        var rows = await QueryAsync($"SELECT {ApplyColumns} FROM applies WHERE run_id = @id;", MapApply, cancellationToken, ("@id", runId));
+        return rows.Count == 0 ? null : rows[0];
+    }
+
+    public async Task<IReadOnlyList<ApplyRecord>> ListAppliesAsync(long mergeId, CancellationToken cancellationToken = default) =>
+        await QueryAsync($"SELECT {ApplyColumns} FROM applies WHERE merge_id = @merge ORDER BY run_id;", MapApply, cancellationToken, ("@merge", mergeId));
+
+    public Task SetApplyCheckRunAsync(long runId, long checkRunId, CancellationToken cancellationToken = default) =>
+        ExecuteAsync("UPDATE applies SET merge_check_run_id = @c WHERE run_id = @id;", cancellationToken, ("@id", runId), ("@c", checkRunId));
 }

@@ -112,3 +112,52 @@ public sealed record Approval(string ApprovedBy, bool Automatic, DateTimeOffset 
 /// <summary>One row of the approval audit trail: who, when, which plan (fingerprint, artifact hash), which head SHA.</summary>
 public sealed record ApprovalAudit(
     long RunId, string ProjectPath, string HeadSha, string Fingerprint, string? PlanSha256, string ApprovedBy, bool Automatic, DateTimeOffset At);
+
+/// <summary>A pull request's merge: the head that was merged and the merge commit its approved plans are checked against.</summary>
+public sealed record MergeRecord(long Id, long HeadId, string MergeSha, long? CommentId, DateTimeOffset CreatedAt);
+
+/// <summary>One apply of one run (at most one per run). <see cref="Outcome"/> is null while it runs.</summary>
+public sealed record ApplyRecord(
+    long RunId, long MergeId, string JobId, long? MergeCheckRunId, ApplyOutcome? Outcome, string? Message, DateTimeOffset StartedAt, DateTimeOffset? FinishedAt);
+
+/// <summary>How an apply ended. Everything but <see cref="Applied"/> leaves the run <c>apply_failed</c>.</summary>
+public enum ApplyOutcome
+{
+    /// <summary>terraform apply succeeded.</summary>
+    Applied,
+    /// <summary>terraform init or apply failed.</summary>
+    Failed,
+    /// <summary>Verification refused the plan (artifact hash, inputs changed by the merge): nothing ran.</summary>
+    Refused,
+    /// <summary>terraform said "Saved plan is stale": the state moved since the plan.</summary>
+    Stale,
+    /// <summary>The worker stopped during the apply; it is reported, never re-run.</summary>
+    Interrupted,
+    /// <summary>A dependency's apply failed, so this one never started.</summary>
+    Blocked,
+}
+
+public static class ApplyOutcomeNames
+{
+    public static string ToDb(this ApplyOutcome o) => o switch
+    {
+        ApplyOutcome.Applied => "applied",
+        ApplyOutcome.Failed => "failed",
+        ApplyOutcome.Refused => "refused",
+        ApplyOutcome.Stale => "stale",
+        ApplyOutcome.Interrupted => "interrupted",
+        ApplyOutcome.Blocked => "blocked",
+        _ => throw new ArgumentOutOfRangeException(nameof(o)),
+    };
+
+    public static ApplyOutcome Parse(string s) => s switch
+    {
+        "applied" => ApplyOutcome.Applied,
+        "failed" => ApplyOutcome.Failed,
+        "refused" => ApplyOutcome.Refused,
+        "stale" => ApplyOutcome.Stale,
+        "interrupted" => ApplyOutcome.Interrupted,
+        "blocked" => ApplyOutcome.Blocked,
+        _ => throw new FormatException($"Unknown apply outcome '{s}' in the database."),
+    };
+}

@@ -85,7 +85,7 @@ public sealed class ApprovalTests(PostgresFixture postgres, S3Fixture s3) : ICla
         Assert.Contains("refused", dev.Summary, StringComparison.Ordinal);
         Assert.Contains(reasonPart, dev.Summary, StringComparison.Ordinal);
         var comment = GitHub.Comments.Single(c => c.Body.Contains($"@{user}", StringComparison.Ordinal));
-        Assert.Equal(7, comment.Issue);
+        Assert.Equal(7, comment.IssueNumber);
         Assert.Contains("Who may approve", comment.Body, StringComparison.Ordinal);
         Assert.Equal("action_required", GitHub.Latest("ensemble", head)!.Conclusion);
     }

@@ -20,7 +20,7 @@ public sealed class FakeGitHub : IDisposable
 
     private readonly ConcurrentDictionary<long, CheckRunView> _checkRuns = new();
     private readonly ConcurrentQueue<string> _unexpected = new();
-    private readonly ConcurrentQueue<(int Issue, string Body)> _comments = new();
+    private readonly ConcurrentDictionary<long, CommentView> _comments = new();
     private readonly ConcurrentQueue<(long Comment, string Reaction)> _reactions = new();
     private long _nextId = 1000;
 
@@ -48,7 +48,8 @@ public sealed class FakeGitHub : IDisposable
 
     public int RequestCount => Server.LogEntries.Count();
 
-    public IReadOnlyList<(int Issue, string Body)> Comments => [.. _comments];
+    /// <summary>Pull-request comments as GitHub would show them now, oldest first.</summary>
+    public IReadOnlyList<CommentView> Comments => [.. _comments.Values.OrderBy(c => c.Id)];
 
     public IReadOnlyList<(long Comment, string Reaction)> Reactions => [.. _reactions];
 
@@ -93,16 +94,27 @@ public sealed class FakeGitHub : IDisposable
                     return TeamMembers.Contains($"{org}/{team}/{member}")
                         ? Json(200, new JsonObject { ["state"] = "active", ["role"] = "member", ["url"] = "" })
                         : Json(404, new JsonObject { ["message"] = "Not Found" });
-                case "POST" when segments is ["repos", _, _, "issues", var issueText, "comments"] && int.TryParse(issueText, out var issue):
+                case "POST" when segments is ["repos", _, _, "issues", var numberText, "comments"]:
                 {
-                    var body = JsonNode.Parse(request.Body!)!["body"]!.GetValue<string>();
-                    _comments.Enqueue((issue, body));
-                    return Json(201, new JsonObject { ["id"] = Interlocked.Increment(ref _nextId), ["body"] = body });
+                    var comment = new CommentView(Interlocked.Increment(ref _nextId), int.Parse(numberText, System.Globalization.CultureInfo.InvariantCulture),
+                        JsonNode.Parse(request.Body!)!["body"]!.GetValue<string>());
+                    _comments[comment.Id] = comment;
+                    return Json(201, new JsonObject { ["id"] = comment.Id, ["body"] = comment.Body });
                 }
-                case "POST" when segments is ["repos", _, _, "issues", "comments", var commentText, "reactions"] && long.TryParse(commentText, out var commentId):
+                case "PATCH" when segments is ["repos", _, _, "issues", "comments", var commentText] && long.TryParse(commentText, out var commentId):
+                {
+                    if (!_comments.TryGetValue(commentId, out var comment))
+                    {
+                        return Json(404, new JsonObject { ["message"] = "Not Found" });
+                    }
+
+                    comment.Edit(JsonNode.Parse(request.Body!)!["body"]!.GetValue<string>());
+                    return Json(200, new JsonObject { ["id"] = comment.Id, ["body"] = comment.Body });
+                }
+                case "POST" when segments is ["repos", _, _, "issues", "comments", var reactedText, "reactions"] && long.TryParse(reactedText, out var reactedId):
                 {
                     var content = JsonNode.Parse(request.Body!)!["content"]!.GetValue<string>();
-                    _reactions.Enqueue((commentId, content));
+                    _reactions.Enqueue((reactedId, content));
                     return Json(201, new JsonObject { ["id"] = Interlocked.Increment(ref _nextId), ["content"] = content });
                 }
             }
@@ -229,4 +241,19 @@ public sealed class CheckRunView(long id, string repository, string name, string
         ["app"] = new JsonObject { ["id"] = 1, ["slug"] = "ensemble" },
         ["pull_requests"] = new JsonArray(),
     };
+}
+
+/// <summary>An issue or pull-request comment and how many times it was edited.</summary>
+public sealed class CommentView(long id, int issueNumber, string body)
+{
+    public long Id { get; } = id;
+    public int IssueNumber { get; } = issueNumber;
+    public string Body { get; private set; } = body;
+    public int Edits { get; private set; }
+
+    public void Edit(string body)
+    {
+        Body = body;
+        Edits++;
+    }
 }

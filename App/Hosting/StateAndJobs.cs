@@ -118,6 +118,12 @@ public static class StateAndJobs
         services.AddTransient<DeliveryJob>();
         services.AddTransient<DiscoverJob>();
         services.AddTransient<PlanJob>();
+        services.AddSingleton<ApplyDependencies>();
+        services.AddTransient<ApplyReporter>();
+        services.AddTransient<ApplyCoordinator>();
+        services.AddTransient<ApplyJob>();
+        services.AddTransient<ApplyFallback>();
+        services.AddTransient<ApplyFallbackPlanJob>();
         services.AddHostedService<RecoveryService>();
         services.AddSingleton<DeliveryDispatcher>();
         services.AddHostedService(sp => sp.GetRequiredService<DeliveryDispatcher>());
@@ -166,7 +172,16 @@ public sealed partial class RecoveryService(
         var runs = await state.ListUnfinishedRunsAsync(cancellationToken);
         foreach (var run in runs)
         {
-            jobs.Enqueue<PlanJob>(job => job.RunAsync(run.Id, CancellationToken.None));
+            // Post-merge plans live on a closed head of their own (docs/apply.md): they have their own job.
+            var head = await state.GetHeadAsync(run.HeadId, cancellationToken);
+            if (head?.Status == HeadStatus.Closed)
+            {
+                jobs.Enqueue<ApplyFallbackPlanJob>(job => job.RunAsync(run.Id, CancellationToken.None));
+            }
+            else
+            {
+                jobs.Enqueue<PlanJob>(job => job.RunAsync(run.Id, CancellationToken.None));
+            }
         }
 
         if (deliveries + runs.Count > 0)
