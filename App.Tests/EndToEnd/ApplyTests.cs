@@ -24,7 +24,10 @@ public sealed class ApplyTests(PostgresFixture postgres, S3Fixture s3) : IClassF
     public async Task InitializeAsync()
     {
         Directory.CreateDirectory(_states);
-        _app = await EnsembleTestApp.StartAsync(await postgres.CreateDatabaseAsync(), s3.ServiceUrl, s3.Bucket);
+        // The stand-in keeps its state in a local file outside the workspace, which the sandbox (rightly) does not
+        // let a run write; real projects keep state in a remote backend. These tests are about apply, not isolation.
+        _app = await EnsembleTestApp.StartAsync(await postgres.CreateDatabaseAsync(), s3.ServiceUrl, s3.Bucket,
+            new Dictionary<string, string?> { ["Terraform:Runner"] = "process" });
         _app.GitHub.Permissions[Approver] = "write";
     }
 
