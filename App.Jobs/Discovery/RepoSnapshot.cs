@@ -120,7 +120,7 @@ public sealed class RepoSnapshot
     /// Projects that use the module directly or transitively, each with the shortest chain
     /// "project → module → … → this module". Cycles terminate: each directory is visited once.
     /// </summary>
-    internal List<(string Project, string Chain)> ConsumersOf(string module)
+    internal List<(string Project, string Chain)> ConsumersOf(string module, bool withChains = true)
     {
         var parent = new Dictionary<string, string>(StringComparer.Ordinal) { [module] = "" };
         var queue = new Queue<string>();
@@ -141,7 +141,7 @@ public sealed class RepoSnapshot
                 queue.Enqueue(caller);
                 if (_projects.ContainsKey(caller))
                 {
-                    result.Add((caller, Chain(caller, parent)));
+                    result.Add((caller, withChains ? Chain(caller, parent) : ""));
                 }
             }
         }
@@ -196,6 +196,21 @@ public sealed class RepoSnapshot
 
     public static RepoSnapshot Build(IReadOnlyDictionary<string, HclFacts> terraformFiles, IReadOnlyList<string> allPaths)
     {
+        ArgumentNullException.ThrowIfNull(allPaths);
+        foreach (var path in allPaths)
+        {
+            RepoPaths.RequireRepoRelative(path, nameof(allPaths));
+        }
+        return BuildFromRepoPaths(terraformFiles, allPaths);
+    }
+
+    /// <summary>
+    /// As <see cref="Build(IReadOnlyDictionary{string, HclFacts}, IReadOnlyList{string})"/> with paths known to be
+    /// repo-relative (from git); they are enumerated only if a module call names a directory without .tf files, to
+    /// tell "has no .tf files" from "does not exist", so a caller holding them in any collection pays nothing.
+    /// </summary>
+    internal static RepoSnapshot BuildFromRepoPaths(IReadOnlyDictionary<string, HclFacts> terraformFiles, IEnumerable<string> allPaths)
+    {
         ArgumentNullException.ThrowIfNull(terraformFiles);
         ArgumentNullException.ThrowIfNull(allPaths);
 
@@ -230,7 +245,7 @@ public sealed class RepoSnapshot
             projects[directory] = new Project(directory, backend.Type);
         }
 
-        var allDirectories = DirectoriesOf(allPaths);
+        HashSet<string>? allDirectories = null;
         var uses = new Dictionary<string, List<string>>(StringComparer.Ordinal);
         var readers = new Dictionary<string, List<string>>(StringComparer.Ordinal);
         var projectRelativeReads = new List<(string Directory, string Path)>();
@@ -254,7 +269,7 @@ public sealed class RepoSnapshot
                 }
                 if (!terraformDirectories.Contains(target))
                 {
-                    var why = allDirectories.Contains(target) ? "has no .tf files" : "does not exist";
+                    var why = (allDirectories ??= DirectoriesOf(allPaths)).Contains(target) ? "has no .tf files" : "does not exist";
                     problems.Add(new SnapshotProblem($"{where}: module directory {target} {why}", [directory]));
                     continue;
                 }
@@ -306,7 +321,7 @@ public sealed class RepoSnapshot
         foreach (var (directory, path) in projectRelativeReads)
         {
             // A bare relative path in a module is relative to the working directory: the project using it.
-            foreach (var (project, _) in snapshot.ConsumersOf(directory))
+            foreach (var (project, _) in snapshot.ConsumersOf(directory, withChains: false))
             {
                 AddReader(readers, RepoPaths.Combine(project, path), project);
             }
@@ -343,13 +358,12 @@ public sealed class RepoSnapshot
         return [.. result];
     }
 
-    private static HashSet<string> DirectoriesOf(IReadOnlyList<string> paths)
+    private static HashSet<string> DirectoriesOf(IEnumerable<string> paths)
     {
         var directories = new HashSet<string>(StringComparer.Ordinal) { RepoPaths.Root };
         var lookup = directories.GetAlternateLookup<ReadOnlySpan<char>>();
         foreach (var path in paths)
         {
-            RepoPaths.RequireRepoRelative(path, "allPaths");
             // Stop at the first known ancestor: every directory is added (and allocated) once, so this is O(paths).
             foreach (var directory in Ancestors(path))
             {

@@ -156,8 +156,29 @@ public sealed class GitMirror
         {
             GitDirectory = ExistingMirror(repo),
         };
+        List<TreeFile> files = [];
+        // Parsed while git writes: 100,000 files are 10+ MB of output, never held whole.
+        var (exitCode, stderr) = await GitProcess.RunStreamingAsync(
+            command, null, async (stdout, token) => files = await GitOutput.ReadLsTreeAsync(stdout, token).ConfigureAwait(false), ct)
+            .ConfigureAwait(false);
+        return exitCode == 0 ? files : throw GitProcess.Failure(command, exitCode, stderr);
+    }
+
+    /// <summary>
+    /// Every file whose blob differs between two commits' trees (<c>git diff-tree -r</c>), with modes and blob ids,
+    /// renames as a deletion plus an addition: enough to derive one commit's file list from the other's.
+    /// </summary>
+    public async Task<IReadOnlyList<RawChange>> DiffRawAsync(RepoRef repo, string fromSha, string toSha, CancellationToken ct)
+    {
+        // Plumbing: no rename detection, relative paths or colour from any config.
+        var command = new GitCommand(
+            ["diff-tree", "-r", "-z", "--no-abbrev", "--no-renames", "--no-commit-id",
+             GitNames.Revision(fromSha, nameof(fromSha)), GitNames.Revision(toSha, nameof(toSha)), "--"])
+        {
+            GitDirectory = ExistingMirror(repo),
+        };
         var result = await GitProcess.RunCheckedAsync(command, ct).ConfigureAwait(false);
-        return GitOutput.ParseLsTree(result.StandardOutput);
+        return GitOutput.ParseRawDiff(result.StandardOutput);
     }
 
     /// <summary>Contents of many blobs, read through one <c>git cat-file --batch</c> process, keyed by (lowercase) blob id.</summary>

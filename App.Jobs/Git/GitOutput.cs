@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text;
 using Ensemble.Jobs.Core;
 
@@ -70,6 +71,133 @@ internal static class GitOutput
         }
 
         return files;
+    }
+
+    /// <summary>
+    /// Streams <c>git ls-tree -r -z</c> output: records are parsed in place from a reused buffer as they arrive
+    /// (no copy of the whole output, no per-record split or decode of mode and type); only the path and the
+    /// object id become strings, and equal ids share one string. Blobs only (no submodules).
+    /// </summary>
+    public static async Task<List<TreeFile>> ReadLsTreeAsync(Stream output, CancellationToken ct)
+    {
+        var files = new List<TreeFile>(4096);
+        var ids = new Dictionary<string, string>(StringComparer.Ordinal).GetAlternateLookup<ReadOnlySpan<char>>();
+        var buffer = ArrayPool<byte>.Shared.Rent(1 << 16);
+        try
+        {
+            var filled = 0;
+            while (true)
+            {
+                if (filled == buffer.Length)
+                {
+                    // One record longer than the buffer (a very long path): grow, keeping what was read.
+                    var larger = ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
+                    buffer.AsSpan(0, filled).CopyTo(larger);
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = larger;
+                }
+
+                var read = await output.ReadAsync(buffer.AsMemory(filled), ct).ConfigureAwait(false);
+                filled += read;
+                var consumed = ParseLsTreeRecords(buffer.AsSpan(0, filled), final: read == 0, files, ids);
+                buffer.AsSpan(consumed, filled - consumed).CopyTo(buffer);
+                filled -= consumed;
+                if (read == 0)
+                {
+                    return files;
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>Parses the complete records of <paramref name="data"/> (all of it when final); returns the bytes consumed.</summary>
+    private static int ParseLsTreeRecords(
+        ReadOnlySpan<byte> data, bool final, List<TreeFile> files, Dictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> ids)
+    {
+        var consumed = 0;
+        Span<char> idChars = stackalloc char[64];
+        while (consumed < data.Length)
+        {
+            var rest = data[consumed..];
+            var end = rest.IndexOf((byte)0);
+            if (end < 0 && !final)
+            {
+                break;
+            }
+
+            var record = end < 0 ? rest : rest[..end];
+            consumed += end < 0 ? rest.Length : end + 1;
+            if (record.IsEmpty)
+            {
+                continue;
+            }
+
+            // "mode SP type SP id TAB path": the mode has no fixed width in general, so find the separators.
+            var tab = record.IndexOf((byte)'\t');
+            var meta = tab < 0 ? [] : record[..tab];
+            var space1 = meta.IndexOf((byte)' ');
+            var space2 = space1 < 0 ? -1 : meta[(space1 + 1)..].IndexOf((byte)' ') + space1 + 1;
+            var idLength = meta.Length - space2 - 1;
+            if (space1 <= 0 || space2 <= space1 || idLength is not (40 or 64))
+            {
+                throw new GitException($"Unexpected git ls-tree output: '{Encoding.UTF8.GetString(record)}'.");
+            }
+
+            if (!meta[(space1 + 1)..space2].SequenceEqual("blob"u8))
+            {
+                continue;
+            }
+
+            var idSpan = idChars[..idLength];
+            Encoding.ASCII.GetChars(meta[(space2 + 1)..], idSpan);
+            if (!ids.TryGetValue(idSpan, out var id))
+            {
+                id = new string(idSpan);
+                ids[id] = id;
+            }
+
+            files.Add(new TreeFile(Encoding.UTF8.GetString(record[(tab + 1)..]), id));
+        }
+
+        return consumed;
+    }
+
+    /// <summary>
+    /// Parses <c>git diff-tree -r -z --no-abbrev --no-renames</c> raw output
+    /// (<c>:oldmode SP newmode SP oldid SP newid SP status NUL path NUL</c>).
+    /// </summary>
+    public static IReadOnlyList<RawChange> ParseRawDiff(ReadOnlySpan<byte> output)
+    {
+        var fields = SplitNul(output);
+        var changes = new List<RawChange>(fields.Count / 2);
+        for (var i = 0; i < fields.Count; i++)
+        {
+            var meta = fields[i];
+            if (meta.Length == 0)
+            {
+                continue;
+            }
+
+            var parts = meta.Split(' ');
+            if (meta[0] != ':' || parts.Length != 5 || parts[4].Length == 0 || i + 1 >= fields.Count)
+            {
+                throw new GitException($"Unexpected git diff-tree output near field {i}: '{meta}'.");
+            }
+
+            var status = parts[4][0];
+            if (status is 'R' or 'C')
+            {
+                throw new GitException($"git diff-tree reported a {(status == 'R' ? "rename" : "copy")}; it was asked not to detect them.");
+            }
+
+            changes.Add(new RawChange(fields[++i], parts[0][1..], parts[1], parts[2], parts[3], status));
+        }
+
+        return changes;
     }
 
     /// <summary>

@@ -6,36 +6,128 @@ using Ensemble.Jobs.Git;
 
 namespace Ensemble.Jobs.Jobs;
 
+/// <summary>The discovery snapshots of a pull request: its head commit and the merge base it forked from.</summary>
+public sealed record PullRequestSnapshots(RepoSnapshot Head, RepoSnapshot Base);
+
 /// <summary>
 /// Builds discovery snapshots of commits from the git mirror. Scanned facts are cached by git blob id, so a new
 /// commit re-scans only the .tf files it changed, and a snapshot of a base commit is reused across pull requests.
+/// A head commit's file list is derived from its merge base's plus the raw diff between them, so the whole tree
+/// is listed once per base commit, not once per pull request push.
 /// </summary>
 public sealed class ProjectFinder(GitMirror mirror)
 {
     private const int MaxCachedFacts = 200_000;
     private const int MaxCachedSnapshots = 64;
+    // A tree of 100,000 files holds ~10 MB of strings (shared with trees derived from it); keep few.
+    private const int MaxCachedTrees = 8;
 
     private readonly ConcurrentDictionary<string, HclFacts> _facts = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<(string Repo, string Sha), RepoSnapshot> _snapshots = new();
+    private readonly ConcurrentDictionary<(string Repo, string Sha), Dictionary<string, string>> _trees = new();
 
     public async Task<RepoSnapshot> SnapshotAsync(RepoRef repo, string sha, CancellationToken ct)
     {
+        ArgumentNullException.ThrowIfNull(repo);
         if (_snapshots.TryGetValue((repo.FullName, sha), out var cached))
         {
             return cached;
         }
 
-        var tree = await mirror.ListTreeAsync(repo, sha, ct);
-        var tfFiles = tree.Where(f => f.Path.EndsWith(".tf", StringComparison.Ordinal)).ToList();
-        var missing = tfFiles.Select(f => f.BlobId).Where(id => !_facts.ContainsKey(id)).Distinct(StringComparer.Ordinal).ToList();
+        return await SnapshotOfTreeAsync(repo, sha, await ListTreeAsync(repo, sha, ct), ct);
+    }
+
+    /// <summary>
+    /// Snapshots of a pull request's head and of its merge base. Only the merge base's tree is ever listed (once,
+    /// then cached); the head's is the base's with the changes of <c>git diff-tree mergeBase head</c> applied.
+    /// </summary>
+    public async Task<PullRequestSnapshots> SnapshotsAsync(RepoRef repo, string mergeBase, string headSha, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(repo);
+        ArgumentException.ThrowIfNullOrWhiteSpace(mergeBase);
+        ArgumentException.ThrowIfNullOrWhiteSpace(headSha);
+        var baseTree = _trees.GetValueOrDefault((repo.FullName, mergeBase));
+        if (!_snapshots.TryGetValue((repo.FullName, mergeBase), out var baseSnapshot) || baseTree is null)
+        {
+            baseTree ??= await ListTreeAsync(repo, mergeBase, ct);
+            baseSnapshot = await SnapshotOfTreeAsync(repo, mergeBase, baseTree, ct);
+        }
+
+        if (string.Equals(mergeBase, headSha, StringComparison.Ordinal))
+        {
+            return new PullRequestSnapshots(baseSnapshot, baseSnapshot);
+        }
+
+        if (_snapshots.TryGetValue((repo.FullName, headSha), out var headSnapshot))
+        {
+            return new PullRequestSnapshots(headSnapshot, baseSnapshot);
+        }
+
+        var changes = await mirror.DiffRawAsync(repo, mergeBase, headSha, ct);
+        var headTree = Apply(baseTree, changes);
+        Remember(_trees, (repo.FullName, headSha), headTree, MaxCachedTrees);
+        headSnapshot = await SnapshotOfTreeAsync(repo, headSha, headTree, ct);
+        return new PullRequestSnapshots(headSnapshot, baseSnapshot);
+    }
+
+    /// <summary>A commit's files (path → blob id) from its parent's (or any other commit's) and the raw diff between them.</summary>
+    internal static Dictionary<string, string> Apply(Dictionary<string, string> from, IReadOnlyList<RawChange> changes)
+    {
+        var tree = new Dictionary<string, string>(from, StringComparer.Ordinal);
+        foreach (var change in changes)
+        {
+            if (change.IsFileAfter)
+            {
+                tree[change.Path] = change.NewId;
+            }
+            else
+            {
+                tree.Remove(change.Path);
+            }
+        }
+        return tree;
+    }
+
+    private async Task<Dictionary<string, string>> ListTreeAsync(RepoRef repo, string sha, CancellationToken ct)
+    {
+        var files = await mirror.ListTreeAsync(repo, sha, ct);
+        var tree = new Dictionary<string, string>(files.Count, StringComparer.Ordinal);
+        foreach (var file in files)
+        {
+            tree[file.Path] = file.BlobId;
+        }
+        Remember(_trees, (repo.FullName, sha), tree, MaxCachedTrees);
+        return tree;
+    }
+
+    private async Task<RepoSnapshot> SnapshotOfTreeAsync(RepoRef repo, string sha, Dictionary<string, string> tree, CancellationToken ct)
+    {
+        var tfFiles = new List<KeyValuePair<string, string>>();
+        foreach (var file in tree)
+        {
+            if (file.Key.EndsWith(".tf", StringComparison.Ordinal))
+            {
+                tfFiles.Add(file);
+            }
+        }
+
+        if (_facts.Count + tfFiles.Count > MaxCachedFacts)
+        {
+            _facts.Clear(); // before deciding what to read: every fact this snapshot needs is then read below
+        }
+
+        var missing = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (_, id) in tfFiles)
+        {
+            if (!_facts.ContainsKey(id))
+            {
+                missing.Add(id);
+            }
+        }
+
         if (missing.Count > 0)
         {
             var blobs = await mirror.ReadBlobsAsync(repo, missing, ct);
-            if (_facts.Count + blobs.Count > MaxCachedFacts)
-            {
-                _facts.Clear();
-            }
-
             foreach (var (id, bytes) in blobs)
             {
                 _facts[id] = HclScanner.Scan(Encoding.UTF8.GetString(bytes));
@@ -43,17 +135,29 @@ public sealed class ProjectFinder(GitMirror mirror)
         }
 
         var facts = new Dictionary<string, HclFacts>(tfFiles.Count, StringComparer.Ordinal);
-        foreach (var file in tfFiles)
+        foreach (var (path, id) in tfFiles)
         {
-            facts[file.Path] = _facts[file.BlobId];
+            // Another caller may have cleared the cache meanwhile; the blob is then read again.
+            facts[path] = _facts.TryGetValue(id, out var known) ? known : await ScanAsync(repo, id, ct);
         }
 
-        var snapshot = RepoSnapshot.Build(facts, tree.Select(f => f.Path).ToList());
-        if (_snapshots.Count >= MaxCachedSnapshots)
-        {
-            _snapshots.Clear();
-        }
-        _snapshots[(repo.FullName, sha)] = snapshot;
+        var snapshot = RepoSnapshot.BuildFromRepoPaths(facts, tree.Keys);
+        Remember(_snapshots, (repo.FullName, sha), snapshot, MaxCachedSnapshots);
         return snapshot;
+    }
+
+    private async Task<HclFacts> ScanAsync(RepoRef repo, string id, CancellationToken ct)
+    {
+        var blobs = await mirror.ReadBlobsAsync(repo, [id], ct);
+        return _facts[id] = HclScanner.Scan(Encoding.UTF8.GetString(blobs[id]));
+    }
+
+    private static void Remember<T>(ConcurrentDictionary<(string, string), T> cache, (string, string) key, T value, int capacity)
+    {
+        if (cache.Count >= capacity)
+        {
+            cache.Clear();
+        }
+        cache[key] = value;
     }
 }
