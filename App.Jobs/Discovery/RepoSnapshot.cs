@@ -220,18 +220,29 @@ public sealed class RepoSnapshot
         var terraformDirectories = new HashSet<string>(StringComparer.Ordinal);
         var projects = new Dictionary<string, Project>(StringComparer.Ordinal);
         var backendFiles = new Dictionary<string, string>(StringComparer.Ordinal);
+        var directoryLookup = terraformDirectories.GetAlternateLookup<ReadOnlySpan<char>>();
+        // One string per directory, shared by its files and by every module call that names it.
+        var directories = new string[files.Count];
+        var facts = new HclFacts[files.Count];
 
-        foreach (var file in files)
+        for (var i = 0; i < files.Count; i++)
         {
+            var file = files[i];
             RepoPaths.RequireRepoRelative(file, nameof(terraformFiles));
-            var directory = RepoPaths.DirectoryOf(file);
-            terraformDirectories.Add(directory);
-            var facts = terraformFiles[file];
-            foreach (var problem in facts.Problems)
+            var slash = file.LastIndexOf('/');
+            var name = slash < 0 ? RepoPaths.Root : file.AsSpan(0, slash);
+            if (!directoryLookup.TryGetValue(name, out var directory))
+            {
+                directory = name.ToString();
+                terraformDirectories.Add(directory);
+            }
+            directories[i] = directory;
+            var fileFacts = facts[i] = terraformFiles[file];
+            foreach (var problem in fileFacts.Problems)
             {
                 problems.Add(new SnapshotProblem($"{file}:{problem.Line}: {problem.Message}", [directory]));
             }
-            if (facts.Backend is not { } backend)
+            if (fileFacts.Backend is not { } backend)
             {
                 continue;
             }
@@ -249,28 +260,32 @@ public sealed class RepoSnapshot
         var uses = new Dictionary<string, List<string>>(StringComparer.Ordinal);
         var readers = new Dictionary<string, List<string>>(StringComparer.Ordinal);
         var projectRelativeReads = new List<(string Directory, string Path)>();
+        var readerLookup = readers.GetAlternateLookup<ReadOnlySpan<char>>();
+        var buffer = new char[1024];
 
-        foreach (var file in files)
+        for (var i = 0; i < files.Count; i++)
         {
-            var directory = RepoPaths.DirectoryOf(file);
-            var facts = terraformFiles[file];
-            foreach (var call in facts.Modules)
+            var file = files[i];
+            var directory = directories[i];
+            foreach (var call in facts[i].Modules)
             {
                 if (!call.IsLocal)
                 {
                     continue; // registry, git, … sources are versioned elsewhere: recorded, not followed
                 }
-                var target = RepoPaths.Combine(directory, call.Source);
-                var where = $"{file}:{call.Line}: module '{call.Name}' source \"{call.Source}\"";
-                if (target is null)
+                EnsureCapacity(ref buffer, directory.Length + call.Source.Length + 1);
+                var inside = RepoPaths.TryCombine(directory, call.Source, buffer, out var length);
+                ReadOnlySpan<char> combined = length == 0 ? RepoPaths.Root : buffer.AsSpan(0, length);
+                if (!inside)
                 {
-                    problems.Add(new SnapshotProblem($"{where} points outside the repository", [directory]));
+                    problems.Add(new SnapshotProblem($"{Where(file, call)} points outside the repository", [directory]));
                     continue;
                 }
-                if (!terraformDirectories.Contains(target))
+                if (!directoryLookup.TryGetValue(combined, out var target))
                 {
-                    var why = (allDirectories ??= DirectoriesOf(allPaths)).Contains(target) ? "has no .tf files" : "does not exist";
-                    problems.Add(new SnapshotProblem($"{where}: module directory {target} {why}", [directory]));
+                    var missing = combined.ToString();
+                    var why = (allDirectories ??= DirectoriesOf(allPaths)).Contains(missing) ? "has no .tf files" : "does not exist";
+                    problems.Add(new SnapshotProblem($"{Where(file, call)}: module directory {missing} {why}", [directory]));
                     continue;
                 }
                 if (!uses.TryGetValue(directory, out var targets))
@@ -279,14 +294,30 @@ public sealed class RepoSnapshot
                 }
                 targets.Add(target);
             }
-            foreach (var read in facts.ReadFiles)
+            foreach (var read in facts[i].ReadFiles)
             {
                 if (read.Base == ReadBase.ProjectDirectory && !projects.ContainsKey(directory))
                 {
                     projectRelativeReads.Add((directory, read.Path)); // resolved per consuming project below
                     continue;
                 }
-                AddReader(readers, RepoPaths.Combine(directory, read.Path), directory);
+                EnsureCapacity(ref buffer, directory.Length + read.Path.Length + 1);
+                if (!RepoPaths.TryCombine(directory, read.Path, buffer, out var length))
+                {
+                    continue;
+                }
+                ReadOnlySpan<char> path = length == 0 ? RepoPaths.Root : buffer.AsSpan(0, length);
+                if (readerLookup.TryGetValue(path, out var list))
+                {
+                    if (!list.Contains(directory))
+                    {
+                        list.Add(directory);
+                    }
+                }
+                else
+                {
+                    readerLookup[path] = [directory];
+                }
             }
         }
 
@@ -327,6 +358,16 @@ public sealed class RepoSnapshot
             }
         }
         return snapshot;
+    }
+
+    private static string Where(string file, ModuleCall call) => $"{file}:{call.Line}: module '{call.Name}' source \"{call.Source}\"";
+
+    private static void EnsureCapacity(ref char[] buffer, int length)
+    {
+        if (buffer.Length < length)
+        {
+            buffer = new char[Math.Max(length, buffer.Length * 2)];
+        }
     }
 
     private static void AddReader(Dictionary<string, List<string>> readers, string? path, string reader)

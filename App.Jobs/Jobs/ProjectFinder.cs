@@ -24,7 +24,33 @@ public sealed class ProjectFinder(GitMirror mirror)
 
     private readonly ConcurrentDictionary<string, HclFacts> _facts = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<(string Repo, string Sha), RepoSnapshot> _snapshots = new();
-    private readonly ConcurrentDictionary<(string Repo, string Sha), Dictionary<string, string>> _trees = new();
+    private readonly ConcurrentDictionary<(string Repo, string Sha), CommitFiles> _trees = new();
+
+    /// <summary>
+    /// A commit's files: its .tf files (path → blob id) always at hand, all files (path → blob id) built on first
+    /// use: for a derived head that is only when a module names a directory without .tf files, or when the head
+    /// becomes a merge base.
+    /// </summary>
+    private sealed class CommitFiles(Dictionary<string, string> terraform, Func<Dictionary<string, string>> all)
+    {
+        private readonly Lazy<Dictionary<string, string>> _all = new(all);
+
+        public Dictionary<string, string> Terraform { get; } = terraform;
+
+        public Dictionary<string, string> All => _all.Value;
+
+        /// <summary>Every path, enumerated (and built) only when iterated.</summary>
+        public IEnumerable<string> Paths
+        {
+            get
+            {
+                foreach (var path in All.Keys)
+                {
+                    yield return path;
+                }
+            }
+        }
+    }
 
     public async Task<RepoSnapshot> SnapshotAsync(RepoRef repo, string sha, CancellationToken ct)
     {
@@ -64,7 +90,25 @@ public sealed class ProjectFinder(GitMirror mirror)
         }
 
         var changes = await mirror.DiffRawAsync(repo, mergeBase, headSha, ct);
-        var headTree = Apply(baseTree, changes);
+        // O(.tf files + changes): the full file list is derived only if something asks for it.
+        var terraform = new Dictionary<string, string>(baseTree.Terraform, StringComparer.Ordinal);
+        foreach (var change in changes)
+        {
+            if (!IsTerraform(change.Path))
+            {
+                continue;
+            }
+            if (change.IsFileAfter)
+            {
+                terraform[change.Path] = change.NewId;
+            }
+            else
+            {
+                terraform.Remove(change.Path);
+            }
+        }
+        var from = baseTree;
+        var headTree = new CommitFiles(terraform, () => Apply(from.All, changes));
         Remember(_trees, (repo.FullName, headSha), headTree, MaxCachedTrees);
         headSnapshot = await SnapshotOfTreeAsync(repo, headSha, headTree, ct);
         return new PullRequestSnapshots(headSnapshot, baseSnapshot);
@@ -88,28 +132,29 @@ public sealed class ProjectFinder(GitMirror mirror)
         return tree;
     }
 
-    private async Task<Dictionary<string, string>> ListTreeAsync(RepoRef repo, string sha, CancellationToken ct)
+    private static bool IsTerraform(string path) => path.EndsWith(".tf", StringComparison.Ordinal);
+
+    private async Task<CommitFiles> ListTreeAsync(RepoRef repo, string sha, CancellationToken ct)
     {
         var files = await mirror.ListTreeAsync(repo, sha, ct);
-        var tree = new Dictionary<string, string>(files.Count, StringComparer.Ordinal);
+        var all = new Dictionary<string, string>(files.Count, StringComparer.Ordinal);
+        var terraform = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var file in files)
         {
-            tree[file.Path] = file.BlobId;
+            all[file.Path] = file.BlobId;
+            if (IsTerraform(file.Path))
+            {
+                terraform[file.Path] = file.BlobId;
+            }
         }
+        var tree = new CommitFiles(terraform, () => all);
         Remember(_trees, (repo.FullName, sha), tree, MaxCachedTrees);
         return tree;
     }
 
-    private async Task<RepoSnapshot> SnapshotOfTreeAsync(RepoRef repo, string sha, Dictionary<string, string> tree, CancellationToken ct)
+    private async Task<RepoSnapshot> SnapshotOfTreeAsync(RepoRef repo, string sha, CommitFiles tree, CancellationToken ct)
     {
-        var tfFiles = new List<KeyValuePair<string, string>>();
-        foreach (var file in tree)
-        {
-            if (file.Key.EndsWith(".tf", StringComparison.Ordinal))
-            {
-                tfFiles.Add(file);
-            }
-        }
+        var tfFiles = tree.Terraform;
 
         if (_facts.Count + tfFiles.Count > MaxCachedFacts)
         {
@@ -141,7 +186,7 @@ public sealed class ProjectFinder(GitMirror mirror)
             facts[path] = _facts.TryGetValue(id, out var known) ? known : await ScanAsync(repo, id, ct);
         }
 
-        var snapshot = RepoSnapshot.BuildFromRepoPaths(facts, tree.Keys);
+        var snapshot = RepoSnapshot.BuildFromRepoPaths(facts, tree.Paths);
         Remember(_snapshots, (repo.FullName, sha), snapshot, MaxCachedSnapshots);
         return snapshot;
     }

@@ -93,6 +93,27 @@ public sealed class ProjectFinderDerivationTests : IDisposable
         Assert.Equal([new Project("envs/b", "gcs")], pair.Head.Projects);
     }
 
+    [Fact]
+    public async Task SnapshotsAsync_HeadCallsDirectoryWithoutTerraform_DerivedHeadTellsItExists()
+    {
+        var baseSha = _remote.Write("envs/a/main.tf", "terraform {\n  backend \"s3\" {}\n}\n").Commit("base");
+        var head = _remote
+            .Write("modules/docs-only/README.md", "no terraform here\n")
+            .Write("envs/a/use.tf", "module \"d\" {\n  source = \"../../modules/docs-only\"\n}\nmodule \"g\" {\n  source = \"../../modules/gone\"\n}\n")
+            .Commit("call a docs directory");
+        await _mirror.FetchAsync(Repo, null, ["refs/heads/main"], [baseSha, head], CancellationToken.None);
+
+        var pair = await new ProjectFinder(_mirror).SnapshotsAsync(Repo, baseSha, head, CancellationToken.None);
+
+        Assert.Equal(
+            [
+                "envs/a/use.tf:1: module 'd' source \"../../modules/docs-only\": module directory modules/docs-only has no .tf files",
+                "envs/a/use.tf:4: module 'g' source \"../../modules/gone\": module directory modules/gone does not exist",
+            ],
+            pair.Head.Problems.Select(p => p.Message));
+        Assert.Empty(pair.Base.Problems);
+    }
+
     private void Add(List<string> files, string path, string content)
     {
         _remote.Write(path, content);

@@ -29,6 +29,27 @@ try
                       $"second commit changes {changed:N0} files, in {generation.Elapsed.TotalSeconds:F1} s at {gitDir}");
     GC.Collect();
 
+    if (args.Contains("--stages"))
+    {
+        // Stage breakdown only (three rounds, the last printed): for iterating on one stage.
+        for (var i = 0; i < 5; i++)
+        {
+            var w = Stopwatch.StartNew();
+            await Git.RunAsync(gitDir, ["ls-tree", "-r", "-z", "--full-tree", baseSha]);
+            var gitMs = w.Elapsed.TotalMilliseconds;
+            w.Restart();
+            await mirror.ListTreeAsync(repo, baseSha, CancellationToken.None);
+            Console.WriteLine($"  git ls-tree {gitMs:F0} ms, ListTreeAsync {w.Elapsed.TotalMilliseconds:F0} ms");
+        }
+        await Stages();
+        await Stages();
+        foreach (var (stage, ms) in await Stages())
+        {
+            Console.WriteLine($"  {stage,-58} {ms,8:F0}");
+        }
+        return;
+    }
+
     // One untimed round first: JIT, page cache and git's own caches warm for every contestant alike.
     await Floor();
     await Cold();
