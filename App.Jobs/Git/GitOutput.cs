@@ -228,29 +228,111 @@ internal static class GitOutput
     /// </summary>
     public static void ReadBatch(Stream output, int count, IDictionary<string, byte[]> contents, ICollection<string> missing)
     {
+        // Headers are parsed in place from a reused buffer: no per-byte reads, no header string or split.
+        var reader = new ChunkReader(output);
         for (var i = 0; i < count; i++)
         {
-            var header = ReadLine(output) ?? throw new GitException($"git cat-file --batch ended after {i} of {count} objects.");
-            var parts = header.Split(' ');
-            if (parts.Length == 2 && parts[1] is "missing" or "ambiguous")
+            var header = reader.ReadLine(out var endOfStream);
+            if (endOfStream)
             {
-                missing.Add(parts[0]);
+                throw new GitException($"git cat-file --batch ended after {i} of {count} objects.");
+            }
+
+            var space = header.IndexOf((byte)' ');
+            var rest = space < 0 ? [] : header[(space + 1)..];
+            if (rest.SequenceEqual("missing"u8) || rest.SequenceEqual("ambiguous"u8))
+            {
+                missing.Add(Encoding.UTF8.GetString(header[..space]));
                 continue;
             }
 
-            if (parts.Length != 3 || !int.TryParse(parts[2], out var size) || size < 0)
+            var space2 = rest.IndexOf((byte)' ');
+            if (space <= 0 || space2 <= 0 || !int.TryParse(rest[(space2 + 1)..], System.Globalization.NumberStyles.None, null, out var size))
             {
-                throw new GitException($"Unexpected git cat-file --batch header: '{header}'.");
+                throw new GitException($"Unexpected git cat-file --batch header: '{Encoding.UTF8.GetString(header)}'.");
             }
 
+            var id = Encoding.ASCII.GetString(header[..space]);
             var content = new byte[size];
-            output.ReadExactly(content);
-            if (output.ReadByte() != '\n')
+            reader.ReadExactly(content);
+            if (reader.ReadByte() != '\n')
             {
-                throw new GitException($"git cat-file --batch output for {parts[0]} is not terminated by a newline.");
+                throw new GitException($"git cat-file --batch output for {id} is not terminated by a newline.");
             }
 
-            contents[parts[0]] = content;
+            contents[id] = content;
+        }
+    }
+
+    /// <summary>Lines and exact byte counts from a stream through one growable buffer.</summary>
+    private sealed class ChunkReader(Stream stream)
+    {
+        private byte[] _buffer = new byte[1 << 16];
+        private int _start;
+        private int _end;
+
+        /// <summary>The next line without its newline; valid until the next call.</summary>
+        public ReadOnlySpan<byte> ReadLine(out bool endOfStream)
+        {
+            var searched = 0;
+            while (true)
+            {
+                var newline = _buffer.AsSpan(_start + searched, _end - _start - searched).IndexOf((byte)'\n');
+                if (newline >= 0)
+                {
+                    var line = _buffer.AsSpan(_start, searched + newline);
+                    _start += searched + newline + 1;
+                    endOfStream = false;
+                    return line;
+                }
+
+                searched = _end - _start;
+                if (!Fill())
+                {
+                    endOfStream = searched == 0;
+                    return endOfStream ? [] : throw new GitException("git cat-file --batch output ended inside a header.");
+                }
+            }
+        }
+
+        public void ReadExactly(Span<byte> destination)
+        {
+            var buffered = Math.Min(destination.Length, _end - _start);
+            _buffer.AsSpan(_start, buffered).CopyTo(destination);
+            _start += buffered;
+            if (buffered < destination.Length)
+            {
+                stream.ReadExactly(destination[buffered..]);
+            }
+        }
+
+        public int ReadByte()
+        {
+            if (_start == _end && !Fill())
+            {
+                return -1;
+            }
+            return _buffer[_start++];
+        }
+
+        /// <summary>Reads more after the unread bytes (moved to the front, the buffer grown when full); false at the end.</summary>
+        private bool Fill()
+        {
+            var unread = _end - _start;
+            if (unread == _buffer.Length)
+            {
+                Array.Resize(ref _buffer, _buffer.Length * 2);
+            }
+            else if (_start > 0)
+            {
+                _buffer.AsSpan(_start, unread).CopyTo(_buffer);
+            }
+
+            _start = 0;
+            _end = unread;
+            var read = stream.Read(_buffer, _end, _buffer.Length - _end);
+            _end += read;
+            return read > 0;
         }
     }
 
@@ -271,25 +353,5 @@ internal static class GitOutput
         }
 
         return fields;
-    }
-
-    private static string? ReadLine(Stream stream)
-    {
-        var bytes = new List<byte>(96);
-        while (true)
-        {
-            var b = stream.ReadByte();
-            if (b < 0)
-            {
-                return bytes.Count == 0 ? null : throw new GitException("git cat-file --batch output ended inside a header.");
-            }
-
-            if (b == '\n')
-            {
-                return Encoding.UTF8.GetString(bytes.ToArray());
-            }
-
-            bytes.Add((byte)b);
-        }
     }
 }

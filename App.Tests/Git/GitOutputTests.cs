@@ -117,6 +117,31 @@ public sealed class GitOutputTests
         Assert.Throws<GitException>(() => GitOutput.ParseRawDiff(Encoding.UTF8.GetBytes(output)));
 
     [Fact]
+    public void ReadBatch_SmallReadsAndBlobLargerThanTheBuffer_ReadsEveryBlobWhole()
+    {
+        var large = new string('x', 200_000);
+        var text = $"aaaa blob 3\nabc\nbbbb blob {large.Length}\n{large}\ncccc missing\ndddd blob 0\n\n";
+        var contents = new Dictionary<string, byte[]>();
+        var missing = new List<string>();
+
+        GitOutput.ReadBatch(new TrickleStream(Encoding.UTF8.GetBytes(text), 3), 4, contents, missing);
+        GitOutput.ReadBatch(new MemoryStream(Encoding.UTF8.GetBytes(text)), 4, contents, missing);
+
+        Assert.Equal("abc", Encoding.UTF8.GetString(contents["aaaa"]));
+        Assert.Equal(large, Encoding.UTF8.GetString(contents["bbbb"]));
+        Assert.Empty(contents["dddd"]);
+        Assert.Equal(["cccc", "cccc"], missing);
+    }
+
+    [Theory]
+    [InlineData("aaaa blob 3\nabc\n", 2)]
+    [InlineData("aaaa blob x\nabc\n", 1)]
+    [InlineData("aaaa blob 3\nabcd", 1)]
+    [InlineData("aaaa blob", 1)]
+    public void ReadBatch_MalformedOrShort_ThrowsGitException(string output, int count) =>
+        Assert.Throws<GitException>(() => GitOutput.ReadBatch(new MemoryStream(Encoding.UTF8.GetBytes(output)), count, new Dictionary<string, byte[]>(), new List<string>()));
+
+    [Fact]
     public void ReadBatch_ContentContainingHeaderLikeBytes_ReadsBySize()
     {
         var output = new MemoryStream(Encoding.UTF8.GetBytes("aaaa blob 13\nx\nbbbb blob 3\nbbbb missing\n"));
