@@ -167,15 +167,18 @@ public sealed class GitMirror
     /// <summary>
     /// Every file whose blob differs between two commits' trees (<c>git diff-tree -r</c>), with modes and blob ids,
     /// renames as a deletion plus an addition: enough to derive one commit's file list from the other's.
+    /// With <paramref name="findRenames"/>, renames are detected as <see cref="DiffAsync"/> does (status R, old path
+    /// kept), so one process answers both "what changed" and "which blobs does the head have".
     /// </summary>
-    public async Task<IReadOnlyList<RawChange>> DiffRawAsync(RepoRef repo, string fromSha, string toSha, CancellationToken ct)
+    public async Task<IReadOnlyList<RawChange>> DiffRawAsync(RepoRef repo, string fromSha, string toSha, CancellationToken ct, bool findRenames = false)
     {
-        // Plumbing: no rename detection, relative paths or colour from any config.
+        // Plumbing: no relative paths or colour from any config.
         var command = new GitCommand(
-            ["diff-tree", "-r", "-z", "--no-abbrev", "--no-renames", "--no-commit-id",
+            ["diff-tree", "-r", "-z", "--no-abbrev", findRenames ? "--find-renames" : "--no-renames", "--no-commit-id",
              GitNames.Revision(fromSha, nameof(fromSha)), GitNames.Revision(toSha, nameof(toSha)), "--"])
         {
             GitDirectory = ExistingMirror(repo),
+            Config = DiffConfig,
         };
         var result = await GitProcess.RunCheckedAsync(command, ct).ConfigureAwait(false);
         return GitOutput.ParseRawDiff(result.StandardOutput);

@@ -167,8 +167,8 @@ internal static class GitOutput
     }
 
     /// <summary>
-    /// Parses <c>git diff-tree -r -z --no-abbrev --no-renames</c> raw output
-    /// (<c>:oldmode SP newmode SP oldid SP newid SP status NUL path NUL</c>).
+    /// Parses <c>git diff-tree -r -z --no-abbrev</c> raw output
+    /// (<c>:oldmode SP newmode SP oldid SP newid SP status NUL path NUL</c>; renames and copies carry the old path first).
     /// </summary>
     public static IReadOnlyList<RawChange> ParseRawDiff(ReadOnlySpan<byte> output)
     {
@@ -191,7 +191,13 @@ internal static class GitOutput
             var status = parts[4][0];
             if (status is 'R' or 'C')
             {
-                throw new GitException($"git diff-tree reported a {(status == 'R' ? "rename" : "copy")}; it was asked not to detect them.");
+                if (i + 2 >= fields.Count)
+                {
+                    throw new GitException($"Unexpected git diff-tree output: '{meta}' without its two paths.");
+                }
+                var oldPath = fields[++i];
+                changes.Add(new RawChange(fields[++i], parts[0][1..], parts[1], parts[2], parts[3], status, oldPath));
+                continue;
             }
 
             changes.Add(new RawChange(fields[++i], parts[0][1..], parts[1], parts[2], parts[3], status));

@@ -6,8 +6,11 @@ using Ensemble.Jobs.Git;
 
 namespace Ensemble.Jobs.Jobs;
 
-/// <summary>The discovery snapshots of a pull request: its head commit and the merge base it forked from.</summary>
-public sealed record PullRequestSnapshots(RepoSnapshot Head, RepoSnapshot Base);
+/// <summary>
+/// The discovery snapshots of a pull request: its head commit, the merge base it forked from, and the files
+/// changed between them, as <see cref="GitMirror.DiffAsync"/> reports them for <c>base...head</c> (renames detected).
+/// </summary>
+public sealed record PullRequestSnapshots(RepoSnapshot Head, RepoSnapshot Base, IReadOnlyList<ChangedFile> Changes);
 
 /// <summary>
 /// Builds discovery snapshots of commits from the git mirror. Scanned facts are cached by git blob id, so a new
@@ -81,37 +84,28 @@ public sealed class ProjectFinder(GitMirror mirror)
 
         if (string.Equals(mergeBase, headSha, StringComparison.Ordinal))
         {
-            return new PullRequestSnapshots(baseSnapshot, baseSnapshot);
+            return new PullRequestSnapshots(baseSnapshot, baseSnapshot, []);
         }
 
+        // One diff serves both the pull request's changed files and the head's blob ids.
+        var changes = await mirror.DiffRawAsync(repo, mergeBase, headSha, ct, findRenames: true);
+        var changedFiles = changes.Select(c => c.ToChangedFile()).ToList();
         if (_snapshots.TryGetValue((repo.FullName, headSha), out var headSnapshot))
         {
-            return new PullRequestSnapshots(headSnapshot, baseSnapshot);
+            return new PullRequestSnapshots(headSnapshot, baseSnapshot, changedFiles);
         }
 
-        var changes = await mirror.DiffRawAsync(repo, mergeBase, headSha, ct);
         // O(.tf files + changes): the full file list is derived only if something asks for it.
         var terraform = new Dictionary<string, string>(baseTree.Terraform, StringComparer.Ordinal);
         foreach (var change in changes)
         {
-            if (!IsTerraform(change.Path))
-            {
-                continue;
-            }
-            if (change.IsFileAfter)
-            {
-                terraform[change.Path] = change.NewId;
-            }
-            else
-            {
-                terraform.Remove(change.Path);
-            }
+            Apply(terraform, change, IsTerraform);
         }
         var from = baseTree;
         var headTree = new CommitFiles(terraform, () => Apply(from.All, changes));
         Remember(_trees, (repo.FullName, headSha), headTree, MaxCachedTrees);
         headSnapshot = await SnapshotOfTreeAsync(repo, headSha, headTree, ct);
-        return new PullRequestSnapshots(headSnapshot, baseSnapshot);
+        return new PullRequestSnapshots(headSnapshot, baseSnapshot, changedFiles);
     }
 
     /// <summary>A commit's files (path → blob id) from its parent's (or any other commit's) and the raw diff between them.</summary>
@@ -120,16 +114,29 @@ public sealed class ProjectFinder(GitMirror mirror)
         var tree = new Dictionary<string, string>(from, StringComparer.Ordinal);
         foreach (var change in changes)
         {
-            if (change.IsFileAfter)
-            {
-                tree[change.Path] = change.NewId;
-            }
-            else
-            {
-                tree.Remove(change.Path);
-            }
+            Apply(tree, change, static _ => true);
         }
         return tree;
+    }
+
+    private static void Apply(Dictionary<string, string> tree, RawChange change, Func<string, bool> keep)
+    {
+        if (change is { Status: 'R', OldPath: { } moved } && keep(moved))
+        {
+            tree.Remove(moved); // a copy (C) leaves its source in place
+        }
+        if (!keep(change.Path))
+        {
+            return;
+        }
+        if (change.IsFileAfter)
+        {
+            tree[change.Path] = change.NewId;
+        }
+        else
+        {
+            tree.Remove(change.Path);
+        }
     }
 
     private static bool IsTerraform(string path) => path.EndsWith(".tf", StringComparison.Ordinal);

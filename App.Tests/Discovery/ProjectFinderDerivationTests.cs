@@ -67,10 +67,15 @@ public sealed class ProjectFinderDerivationTests : IDisposable
                 await _mirror.DiffRawAsync(Repo, from, to, CancellationToken.None));
             var listed = (await _mirror.ListTreeAsync(Repo, to, CancellationToken.None)).ToDictionary(f => f.Path, f => f.BlobId);
             Assert.Equal(listed.OrderBy(f => f.Key, StringComparer.Ordinal), derived.OrderBy(f => f.Key, StringComparer.Ordinal));
+            var withRenames = await _mirror.DiffRawAsync(Repo, from, to, CancellationToken.None, findRenames: true);
+            var derivedWithRenames = ProjectFinder.Apply(
+                (await _mirror.ListTreeAsync(Repo, from, CancellationToken.None)).ToDictionary(f => f.Path, f => f.BlobId), withRenames);
+            Assert.Equal(listed.OrderBy(f => f.Key, StringComparer.Ordinal), derivedWithRenames.OrderBy(f => f.Key, StringComparer.Ordinal));
 
             var pair = await new ProjectFinder(_mirror).SnapshotsAsync(Repo, commits[0], to, CancellationToken.None);
             var full = await new ProjectFinder(_mirror).SnapshotAsync(Repo, to, CancellationToken.None);
             Assert.Equal(Describe(full, listed.Keys), Describe(pair.Head, listed.Keys));
+            Assert.Equal(await _mirror.DiffAsync(Repo, commits[0], to, CancellationToken.None), pair.Changes);
             Assert.Equal(
                 Describe(await new ProjectFinder(_mirror).SnapshotAsync(Repo, commits[0], CancellationToken.None), listed.Keys),
                 Describe(pair.Base, listed.Keys));

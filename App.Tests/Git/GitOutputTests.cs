@@ -109,8 +109,21 @@ public sealed class GitOutputTests
         Assert.Equal([true, true, false, true, false], changes.Select(c => c.IsFileAfter));
     }
 
+    [Fact]
+    public void ParseRawDiff_RenameAndCopy_CarryTheOldPath()
+    {
+        var changes = GitOutput.ParseRawDiff(Encoding.UTF8.GetBytes(":100644 100644 a b R087\0old.tf\0new.tf\0:100644 100644 a a C100\0src\0copy\0"));
+
+        Assert.Equal(
+            [new RawChange("new.tf", "100644", "100644", "a", "b", 'R', "old.tf"), new RawChange("copy", "100644", "100644", "a", "a", 'C', "src")],
+            changes);
+        Assert.Equal(
+            [new ChangedFile("new.tf", ChangeKind.Renamed, "old.tf"), new ChangedFile("copy", ChangeKind.Added)],
+            changes.Select(c => c.ToChangedFile()));
+    }
+
     [Theory]
-    [InlineData(":100644 100644 a b R100\0old\0new\0")]
+    [InlineData(":100644 100644 a b R100\0only-one-path\0")]
     [InlineData(":100644 100644 a b\0path\0")]
     [InlineData(":100644 100644 a b M\0")]
     public void ParseRawDiff_RenameOrMalformed_Throws(string output) =>
