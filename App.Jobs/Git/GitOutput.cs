@@ -78,7 +78,7 @@ internal static class GitOutput
     /// (no copy of the whole output, no per-record split or decode of mode and type); only the path and the
     /// object id become strings, and equal ids share one string. Blobs only (no submodules).
     /// </summary>
-    public static async Task<List<TreeFile>> ReadLsTreeAsync(Stream output, CancellationToken ct)
+    public static async Task<List<TreeFile>> ReadLsTreeAsync(Stream output, CancellationToken ct, Action<TreeFile>? onFile = null)
     {
         var files = new List<TreeFile>(4096);
         var ids = new Dictionary<string, string>(StringComparer.Ordinal).GetAlternateLookup<ReadOnlySpan<char>>();
@@ -99,7 +99,15 @@ internal static class GitOutput
 
                 var read = await output.ReadAsync(buffer.AsMemory(filled), ct).ConfigureAwait(false);
                 filled += read;
+                var before = files.Count;
                 var consumed = ParseLsTreeRecords(buffer.AsSpan(0, filled), final: read == 0, files, ids);
+                if (onFile is not null)
+                {
+                    for (var i = before; i < files.Count; i++)
+                    {
+                        onFile(files[i]);
+                    }
+                }
                 buffer.AsSpan(consumed, filled - consumed).CopyTo(buffer);
                 filled -= consumed;
                 if (read == 0)
@@ -232,13 +240,21 @@ internal static class GitOutput
     /// Reads <c>git cat-file --batch</c> output for <paramref name="count"/> requests: a header line
     /// <c>id type size</c> followed by exactly size bytes and a newline, or <c>name missing</c>.
     /// </summary>
-    public static void ReadBatch(Stream output, int count, IDictionary<string, byte[]> contents, ICollection<string> missing)
+    public static void ReadBatch(Stream output, int count, IDictionary<string, byte[]> contents, ICollection<string> missing) =>
+        ReadBatch(output, (int?)count, contents, missing);
+
+    /// <summary>As <see cref="ReadBatch(Stream, int, IDictionary{string, byte[]}, ICollection{string})"/>, or until the output ends when count is null.</summary>
+    public static void ReadBatch(Stream output, int? count, IDictionary<string, byte[]> contents, ICollection<string> missing)
     {
         // Headers are parsed in place from a reused buffer: no per-byte reads, no header string or split.
         var reader = new ChunkReader(output);
-        for (var i = 0; i < count; i++)
+        for (var i = 0; count is null || i < count; i++)
         {
             var header = reader.ReadLine(out var endOfStream);
+            if (endOfStream && count is null)
+            {
+                return;
+            }
             if (endOfStream)
             {
                 throw new GitException($"git cat-file --batch ended after {i} of {count} objects.");

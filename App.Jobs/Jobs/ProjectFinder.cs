@@ -143,7 +143,18 @@ public sealed class ProjectFinder(GitMirror mirror)
 
     private async Task<CommitFiles> ListTreeAsync(RepoRef repo, string sha, CancellationToken ct)
     {
-        var files = await mirror.ListTreeAsync(repo, sha, ct);
+        if (_facts.Count > MaxCachedFacts / 2)
+        {
+            _facts.Clear(); // room for a whole commit's .tf files, read below
+        }
+
+        // .tf blobs not seen before are read while the tree is still being listed.
+        var (files, blobs) = await mirror.ListTreeWithBlobsAsync(repo, sha, f => IsTerraform(f.Path) && !_facts.ContainsKey(f.BlobId), ct);
+        foreach (var (id, bytes) in blobs)
+        {
+            _facts[id] = HclScanner.Scan(Encoding.UTF8.GetString(bytes));
+        }
+
         var all = new Dictionary<string, string>(files.Count, StringComparer.Ordinal);
         var terraform = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var file in files)
