@@ -75,24 +75,43 @@ public sealed class ProjectFinder(GitMirror mirror)
         ArgumentNullException.ThrowIfNull(repo);
         ArgumentException.ThrowIfNullOrWhiteSpace(mergeBase);
         ArgumentException.ThrowIfNullOrWhiteSpace(headSha);
+        var same = string.Equals(mergeBase, headSha, StringComparison.Ordinal);
+        // One diff serves both the pull request's changed files and the head's blob ids; it runs while the
+        // merge base is listed.
+        var diffing = same ? Task.FromResult<IReadOnlyList<RawChange>>([]) : mirror.DiffRawAsync(repo, mergeBase, headSha, ct, findRenames: true);
         var baseTree = _trees.GetValueOrDefault((repo.FullName, mergeBase));
-        if (!_snapshots.TryGetValue((repo.FullName, mergeBase), out var baseSnapshot) || baseTree is null)
+        Task<RepoSnapshot> baseBuilding;
+        if (_snapshots.TryGetValue((repo.FullName, mergeBase), out var cachedBase) && baseTree is not null)
         {
-            baseTree ??= await ListTreeAsync(repo, mergeBase, ct);
-            baseSnapshot = await SnapshotOfTreeAsync(repo, mergeBase, baseTree, ct);
+            baseBuilding = Task.FromResult(cachedBase);
+        }
+        else
+        {
+            try
+            {
+                baseTree ??= await ListTreeAsync(repo, mergeBase, ct);
+            }
+            catch
+            {
+                _ = diffing.ContinueWith(static t => t.Exception, TaskContinuationOptions.OnlyOnFaulted); // the listing's error is the one to report
+                throw;
+            }
+            var listed = baseTree;
+            // Built alongside the head's snapshot below.
+            baseBuilding = Task.Run(() => SnapshotOfTreeAsync(repo, mergeBase, listed, ct), ct);
         }
 
-        if (string.Equals(mergeBase, headSha, StringComparison.Ordinal))
+        if (same)
         {
-            return new PullRequestSnapshots(baseSnapshot, baseSnapshot, []);
+            var only = await baseBuilding;
+            return new PullRequestSnapshots(only, only, []);
         }
 
-        // One diff serves both the pull request's changed files and the head's blob ids.
-        var changes = await mirror.DiffRawAsync(repo, mergeBase, headSha, ct, findRenames: true);
+        var changes = await diffing;
         var changedFiles = changes.Select(c => c.ToChangedFile()).ToList();
         if (_snapshots.TryGetValue((repo.FullName, headSha), out var headSnapshot))
         {
-            return new PullRequestSnapshots(headSnapshot, baseSnapshot, changedFiles);
+            return new PullRequestSnapshots(headSnapshot, await baseBuilding, changedFiles);
         }
 
         // O(.tf files + changes): the full file list is derived only if something asks for it.
@@ -105,7 +124,7 @@ public sealed class ProjectFinder(GitMirror mirror)
         var headTree = new CommitFiles(terraform, () => Apply(from.All, changes));
         Remember(_trees, (repo.FullName, headSha), headTree, MaxCachedTrees);
         headSnapshot = await SnapshotOfTreeAsync(repo, headSha, headTree, ct);
-        return new PullRequestSnapshots(headSnapshot, baseSnapshot, changedFiles);
+        return new PullRequestSnapshots(headSnapshot, await baseBuilding, changedFiles);
     }
 
     /// <summary>A commit's files (path → blob id) from its parent's (or any other commit's) and the raw diff between them.</summary>
@@ -150,10 +169,7 @@ public sealed class ProjectFinder(GitMirror mirror)
 
         // .tf blobs not seen before are read while the tree is still being listed.
         var (files, blobs) = await mirror.ListTreeWithBlobsAsync(repo, sha, f => IsTerraform(f.Path) && !_facts.ContainsKey(f.BlobId), ct);
-        foreach (var (id, bytes) in blobs)
-        {
-            _facts[id] = HclScanner.Scan(Encoding.UTF8.GetString(bytes));
-        }
+        Parallel.ForEach(blobs, blob => _facts[blob.Key] = HclScanner.Scan(Encoding.UTF8.GetString(blob.Value)));
 
         var all = new Dictionary<string, string>(files.Count, StringComparer.Ordinal);
         var terraform = new Dictionary<string, string>(StringComparer.Ordinal);
