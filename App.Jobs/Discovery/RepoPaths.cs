@@ -18,30 +18,46 @@ internal static class RepoPaths
     /// </summary>
     public static string? Combine(string directory, string relative)
     {
-        var segments = new List<string>();
+        var buffer = directory.Length + relative.Length < 512 ? stackalloc char[512] : new char[directory.Length + relative.Length + 1];
+        return TryCombine(directory, relative, buffer, out var length) ? (length == 0 ? Root : new string(buffer[..length])) : null;
+    }
+
+    /// <summary>
+    /// <see cref="Combine"/> without allocating: writes the result into <paramref name="destination"/> (at least
+    /// directory + relative + 1 chars), length 0 meaning the root; false when the result would leave the repository.
+    /// </summary>
+    public static bool TryCombine(string directory, ReadOnlySpan<char> relative, Span<char> destination, out int length)
+    {
+        length = 0;
         if (directory != Root)
         {
-            segments.AddRange(directory.Split('/'));
+            directory.AsSpan().CopyTo(destination);
+            length = directory.Length;
         }
-        foreach (var range in relative.AsSpan().SplitAny('/', '\\'))
+        foreach (var range in relative.SplitAny('/', '\\'))
         {
-            var segment = relative.AsSpan(range);
+            var segment = relative[range];
             if (segment.Length == 0 || segment.SequenceEqual("."))
             {
                 continue;
             }
             if (segment.SequenceEqual(".."))
             {
-                if (segments.Count == 0)
+                if (length == 0)
                 {
-                    return null;
+                    return false;
                 }
-                segments.RemoveAt(segments.Count - 1);
+                length = Math.Max(0, destination[..length].LastIndexOf('/'));
                 continue;
             }
-            segments.Add(segment.ToString());
+            if (length > 0)
+            {
+                destination[length++] = '/';
+            }
+            segment.CopyTo(destination[length..]);
+            length += segment.Length;
         }
-        return segments.Count == 0 ? Root : string.Join('/', segments);
+        return true;
     }
 
     /// <summary>Rejects what git never produces: a caller passing OS or absolute paths has a bug to hear about.</summary>

@@ -120,7 +120,7 @@ public sealed class RepoSnapshot
     /// Projects that use the module directly or transitively, each with the shortest chain
     /// "project → module → … → this module". Cycles terminate: each directory is visited once.
     /// </summary>
-    internal List<(string Project, string Chain)> ConsumersOf(string module)
+    internal List<(string Project, string Chain)> ConsumersOf(string module, bool withChains = true)
     {
         var parent = new Dictionary<string, string>(StringComparer.Ordinal) { [module] = "" };
         var queue = new Queue<string>();
@@ -141,7 +141,7 @@ public sealed class RepoSnapshot
                 queue.Enqueue(caller);
                 if (_projects.ContainsKey(caller))
                 {
-                    result.Add((caller, Chain(caller, parent)));
+                    result.Add((caller, withChains ? Chain(caller, parent) : ""));
                 }
             }
         }
@@ -196,6 +196,21 @@ public sealed class RepoSnapshot
 
     public static RepoSnapshot Build(IReadOnlyDictionary<string, HclFacts> terraformFiles, IReadOnlyList<string> allPaths)
     {
+        ArgumentNullException.ThrowIfNull(allPaths);
+        foreach (var path in allPaths)
+        {
+            RepoPaths.RequireRepoRelative(path, nameof(allPaths));
+        }
+        return BuildFromRepoPaths(terraformFiles, allPaths);
+    }
+
+    /// <summary>
+    /// As <see cref="Build(IReadOnlyDictionary{string, HclFacts}, IReadOnlyList{string})"/> with paths known to be
+    /// repo-relative (from git); they are enumerated only if a module call names a directory without .tf files, to
+    /// tell "has no .tf files" from "does not exist", so a caller holding them in any collection pays nothing.
+    /// </summary>
+    internal static RepoSnapshot BuildFromRepoPaths(IReadOnlyDictionary<string, HclFacts> terraformFiles, IEnumerable<string> allPaths)
+    {
         ArgumentNullException.ThrowIfNull(terraformFiles);
         ArgumentNullException.ThrowIfNull(allPaths);
 
@@ -205,18 +220,29 @@ public sealed class RepoSnapshot
         var terraformDirectories = new HashSet<string>(StringComparer.Ordinal);
         var projects = new Dictionary<string, Project>(StringComparer.Ordinal);
         var backendFiles = new Dictionary<string, string>(StringComparer.Ordinal);
+        var directoryLookup = terraformDirectories.GetAlternateLookup<ReadOnlySpan<char>>();
+        // One string per directory, shared by its files and by every module call that names it.
+        var directories = new string[files.Count];
+        var facts = new HclFacts[files.Count];
 
-        foreach (var file in files)
+        for (var i = 0; i < files.Count; i++)
         {
+            var file = files[i];
             RepoPaths.RequireRepoRelative(file, nameof(terraformFiles));
-            var directory = RepoPaths.DirectoryOf(file);
-            terraformDirectories.Add(directory);
-            var facts = terraformFiles[file];
-            foreach (var problem in facts.Problems)
+            var slash = file.LastIndexOf('/');
+            var name = slash < 0 ? RepoPaths.Root : file.AsSpan(0, slash);
+            if (!directoryLookup.TryGetValue(name, out var directory))
+            {
+                directory = name.ToString();
+                terraformDirectories.Add(directory);
+            }
+            directories[i] = directory;
+            var fileFacts = facts[i] = terraformFiles[file];
+            foreach (var problem in fileFacts.Problems)
             {
                 problems.Add(new SnapshotProblem($"{file}:{problem.Line}: {problem.Message}", [directory]));
             }
-            if (facts.Backend is not { } backend)
+            if (fileFacts.Backend is not { } backend)
             {
                 continue;
             }
@@ -230,32 +256,36 @@ public sealed class RepoSnapshot
             projects[directory] = new Project(directory, backend.Type);
         }
 
-        var allDirectories = DirectoriesOf(allPaths);
+        HashSet<string>? allDirectories = null;
         var uses = new Dictionary<string, List<string>>(StringComparer.Ordinal);
         var readers = new Dictionary<string, List<string>>(StringComparer.Ordinal);
         var projectRelativeReads = new List<(string Directory, string Path)>();
+        var readerLookup = readers.GetAlternateLookup<ReadOnlySpan<char>>();
+        var buffer = new char[1024];
 
-        foreach (var file in files)
+        for (var i = 0; i < files.Count; i++)
         {
-            var directory = RepoPaths.DirectoryOf(file);
-            var facts = terraformFiles[file];
-            foreach (var call in facts.Modules)
+            var file = files[i];
+            var directory = directories[i];
+            foreach (var call in facts[i].Modules)
             {
                 if (!call.IsLocal)
                 {
                     continue; // registry, git, … sources are versioned elsewhere: recorded, not followed
                 }
-                var target = RepoPaths.Combine(directory, call.Source);
-                var where = $"{file}:{call.Line}: module '{call.Name}' source \"{call.Source}\"";
-                if (target is null)
+                EnsureCapacity(ref buffer, directory.Length + call.Source.Length + 1);
+                var inside = RepoPaths.TryCombine(directory, call.Source, buffer, out var length);
+                ReadOnlySpan<char> combined = length == 0 ? RepoPaths.Root : buffer.AsSpan(0, length);
+                if (!inside)
                 {
-                    problems.Add(new SnapshotProblem($"{where} points outside the repository", [directory]));
+                    problems.Add(new SnapshotProblem($"{Where(file, call)} points outside the repository", [directory]));
                     continue;
                 }
-                if (!terraformDirectories.Contains(target))
+                if (!directoryLookup.TryGetValue(combined, out var target))
                 {
-                    var why = allDirectories.Contains(target) ? "has no .tf files" : "does not exist";
-                    problems.Add(new SnapshotProblem($"{where}: module directory {target} {why}", [directory]));
+                    var missing = combined.ToString();
+                    var why = (allDirectories ??= DirectoriesOf(allPaths)).Contains(missing) ? "has no .tf files" : "does not exist";
+                    problems.Add(new SnapshotProblem($"{Where(file, call)}: module directory {missing} {why}", [directory]));
                     continue;
                 }
                 if (!uses.TryGetValue(directory, out var targets))
@@ -264,14 +294,30 @@ public sealed class RepoSnapshot
                 }
                 targets.Add(target);
             }
-            foreach (var read in facts.ReadFiles)
+            foreach (var read in facts[i].ReadFiles)
             {
                 if (read.Base == ReadBase.ProjectDirectory && !projects.ContainsKey(directory))
                 {
                     projectRelativeReads.Add((directory, read.Path)); // resolved per consuming project below
                     continue;
                 }
-                AddReader(readers, RepoPaths.Combine(directory, read.Path), directory);
+                EnsureCapacity(ref buffer, directory.Length + read.Path.Length + 1);
+                if (!RepoPaths.TryCombine(directory, read.Path, buffer, out var length))
+                {
+                    continue;
+                }
+                ReadOnlySpan<char> path = length == 0 ? RepoPaths.Root : buffer.AsSpan(0, length);
+                if (readerLookup.TryGetValue(path, out var list))
+                {
+                    if (!list.Contains(directory))
+                    {
+                        list.Add(directory);
+                    }
+                }
+                else
+                {
+                    readerLookup[path] = [directory];
+                }
             }
         }
 
@@ -306,12 +352,22 @@ public sealed class RepoSnapshot
         foreach (var (directory, path) in projectRelativeReads)
         {
             // A bare relative path in a module is relative to the working directory: the project using it.
-            foreach (var (project, _) in snapshot.ConsumersOf(directory))
+            foreach (var (project, _) in snapshot.ConsumersOf(directory, withChains: false))
             {
                 AddReader(readers, RepoPaths.Combine(project, path), project);
             }
         }
         return snapshot;
+    }
+
+    private static string Where(string file, ModuleCall call) => $"{file}:{call.Line}: module '{call.Name}' source \"{call.Source}\"";
+
+    private static void EnsureCapacity(ref char[] buffer, int length)
+    {
+        if (buffer.Length < length)
+        {
+            buffer = new char[Math.Max(length, buffer.Length * 2)];
+        }
     }
 
     private static void AddReader(Dictionary<string, List<string>> readers, string? path, string reader)
@@ -343,13 +399,12 @@ public sealed class RepoSnapshot
         return [.. result];
     }
 
-    private static HashSet<string> DirectoriesOf(IReadOnlyList<string> paths)
+    private static HashSet<string> DirectoriesOf(IEnumerable<string> paths)
     {
         var directories = new HashSet<string>(StringComparer.Ordinal) { RepoPaths.Root };
         var lookup = directories.GetAlternateLookup<ReadOnlySpan<char>>();
         foreach (var path in paths)
         {
-            RepoPaths.RequireRepoRelative(path, "allPaths");
             // Stop at the first known ancestor: every directory is added (and allocated) once, so this is O(paths).
             foreach (var directory in Ancestors(path))
             {

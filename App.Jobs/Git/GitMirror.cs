@@ -156,8 +156,108 @@ public sealed class GitMirror
         {
             GitDirectory = ExistingMirror(repo),
         };
+        List<TreeFile> files = [];
+        // Parsed while git writes: 100,000 files are 10+ MB of output, never held whole.
+        var (exitCode, stderr) = await GitProcess.RunStreamingAsync(
+            command, null, async (stdout, token) => files = await GitOutput.ReadLsTreeAsync(stdout, token).ConfigureAwait(false), ct)
+            .ConfigureAwait(false);
+        return exitCode == 0 ? files : throw GitProcess.Failure(command, exitCode, stderr);
+    }
+
+    /// <summary>
+    /// <see cref="ListTreeAsync"/> and <see cref="ReadBlobsAsync"/> of the files <paramref name="wantContent"/>
+    /// selects, in one pass: the blob ids go to a <c>git cat-file --batch</c> while <c>git ls-tree</c> is still
+    /// listing, so the two processes overlap instead of running one after the other.
+    /// </summary>
+    /// <exception cref="GitException">git failed, or a listed blob is not in the mirror.</exception>
+    public async Task<(IReadOnlyList<TreeFile> Files, IReadOnlyDictionary<string, byte[]> Contents)> ListTreeWithBlobsAsync(
+        RepoRef repo, string sha, Func<TreeFile, bool> wantContent, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(wantContent);
+        var mirror = ExistingMirror(repo);
+        var listCommand = new GitCommand(["ls-tree", "-r", "-z", "--full-tree", GitNames.Revision(sha, nameof(sha))]) { GitDirectory = mirror };
+        var readCommand = new GitCommand(["cat-file", "--batch"]) { GitDirectory = mirror };
+        var wanted = System.Threading.Channels.Channel.CreateUnbounded<string>(new() { SingleReader = true, SingleWriter = true });
+        var requested = new HashSet<string>(StringComparer.Ordinal);
+        var contents = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+        var missing = new List<string>();
+        List<TreeFile> files = [];
+
+        async Task<(int, string)> ListAsync()
+        {
+            try
+            {
+                return await GitProcess.RunStreamingAsync(listCommand, null, async (stdout, token) =>
+                    files = await GitOutput.ReadLsTreeAsync(stdout, token, file =>
+                    {
+                        if (wantContent(file) && requested.Add(file.BlobId))
+                        {
+                            wanted.Writer.TryWrite(file.BlobId);
+                        }
+                    }).ConfigureAwait(false), ct).ConfigureAwait(false);
+            }
+            finally
+            {
+                wanted.Writer.Complete(); // cat-file's input ends with the listing, whether it succeeded or not
+            }
+        }
+
+        async Task WriteIdsAsync(Stream stdin, CancellationToken token)
+        {
+            var line = new byte[72];
+            await using var buffered = new BufferedStream(stdin, 1 << 14);
+            while (await wanted.Reader.WaitToReadAsync(token).ConfigureAwait(false))
+            {
+                while (wanted.Reader.TryRead(out var id))
+                {
+                    var length = Encoding.ASCII.GetBytes(id, line);
+                    line[length] = (byte)'\n';
+                    await buffered.WriteAsync(line.AsMemory(0, length + 1), token).ConfigureAwait(false);
+                }
+                await buffered.FlushAsync(token).ConfigureAwait(false);
+            }
+        }
+
+        var listing = ListAsync();
+        var reading = GitProcess.RunStreamingAsync(
+            readCommand,
+            WriteIdsAsync,
+            (stdout, token) => Task.Run(() => GitOutput.ReadBatch(stdout, (int?)null, contents, missing), token),
+            ct);
+        await Task.WhenAll(listing, reading).ConfigureAwait(false); // both processes finish before any error is thrown
+        var (listExit, listError) = await listing.ConfigureAwait(false);
+        var (readExit, readError) = await reading.ConfigureAwait(false);
+        if (listExit != 0)
+        {
+            throw GitProcess.Failure(listCommand, listExit, listError);
+        }
+        if (readExit != 0)
+        {
+            throw GitProcess.Failure(readCommand, readExit, readError);
+        }
+        return missing.Count == 0
+            ? (files, contents)
+            : throw new GitException($"{missing.Count} blob(s) are not in the mirror of {repo.FullName}: {string.Join(", ", missing.Take(10))}.");
+    }
+
+    /// <summary>
+    /// Every file whose blob differs between two commits' trees (<c>git diff-tree -r</c>), with modes and blob ids,
+    /// renames as a deletion plus an addition: enough to derive one commit's file list from the other's.
+    /// With <paramref name="findRenames"/>, renames are detected as <see cref="DiffAsync"/> does (status R, old path
+    /// kept), so one process answers both "what changed" and "which blobs does the head have".
+    /// </summary>
+    public async Task<IReadOnlyList<RawChange>> DiffRawAsync(RepoRef repo, string fromSha, string toSha, CancellationToken ct, bool findRenames = false)
+    {
+        // Plumbing: no relative paths or colour from any config.
+        var command = new GitCommand(
+            ["diff-tree", "-r", "-z", "--no-abbrev", findRenames ? "--find-renames" : "--no-renames", "--no-commit-id",
+             GitNames.Revision(fromSha, nameof(fromSha)), GitNames.Revision(toSha, nameof(toSha)), "--"])
+        {
+            GitDirectory = ExistingMirror(repo),
+            Config = DiffConfig,
+        };
         var result = await GitProcess.RunCheckedAsync(command, ct).ConfigureAwait(false);
-        return GitOutput.ParseLsTree(result.StandardOutput);
+        return GitOutput.ParseRawDiff(result.StandardOutput);
     }
 
     /// <summary>Contents of many blobs, read through one <c>git cat-file --batch</c> process, keyed by (lowercase) blob id.</summary>
@@ -178,8 +278,8 @@ public sealed class GitMirror
         var (exitCode, stderr) = await GitProcess.RunStreamingAsync(
             command,
             (stdin, token) => stdin.WriteAsync(Encoding.ASCII.GetBytes(string.Concat(ids.Select(id => id + "\n"))), token).AsTask(),
-            // Header lines are parsed byte by byte; a blocking read over a buffer is far cheaper than async per byte.
-            (stdout, token) => Task.Run(() => GitOutput.ReadBatch(new BufferedStream(stdout, 1 << 16), ids.Count, contents, missing), token),
+            // Blocking reads into one buffer, on a pool thread: cheaper than an await per header.
+            (stdout, token) => Task.Run(() => GitOutput.ReadBatch(stdout, ids.Count, contents, missing), token),
             ct).ConfigureAwait(false);
         if (exitCode != 0)
         {

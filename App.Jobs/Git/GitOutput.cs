@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text;
 using Ensemble.Jobs.Core;
 
@@ -73,6 +74,147 @@ internal static class GitOutput
     }
 
     /// <summary>
+    /// Streams <c>git ls-tree -r -z</c> output: records are parsed in place from a reused buffer as they arrive
+    /// (no copy of the whole output, no per-record split or decode of mode and type); only the path and the
+    /// object id become strings, and equal ids share one string. Blobs only (no submodules).
+    /// </summary>
+    public static async Task<List<TreeFile>> ReadLsTreeAsync(Stream output, CancellationToken ct, Action<TreeFile>? onFile = null)
+    {
+        var files = new List<TreeFile>(4096);
+        var ids = new Dictionary<string, string>(StringComparer.Ordinal).GetAlternateLookup<ReadOnlySpan<char>>();
+        var buffer = ArrayPool<byte>.Shared.Rent(1 << 16);
+        try
+        {
+            var filled = 0;
+            while (true)
+            {
+                if (filled == buffer.Length)
+                {
+                    // One record longer than the buffer (a very long path): grow, keeping what was read.
+                    var larger = ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
+                    buffer.AsSpan(0, filled).CopyTo(larger);
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = larger;
+                }
+
+                var read = await output.ReadAsync(buffer.AsMemory(filled), ct).ConfigureAwait(false);
+                filled += read;
+                var before = files.Count;
+                var consumed = ParseLsTreeRecords(buffer.AsSpan(0, filled), final: read == 0, files, ids);
+                if (onFile is not null)
+                {
+                    for (var i = before; i < files.Count; i++)
+                    {
+                        onFile(files[i]);
+                    }
+                }
+                buffer.AsSpan(consumed, filled - consumed).CopyTo(buffer);
+                filled -= consumed;
+                if (read == 0)
+                {
+                    return files;
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>Parses the complete records of <paramref name="data"/> (all of it when final); returns the bytes consumed.</summary>
+    private static int ParseLsTreeRecords(
+        ReadOnlySpan<byte> data, bool final, List<TreeFile> files, Dictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> ids)
+    {
+        var consumed = 0;
+        Span<char> idChars = stackalloc char[64];
+        while (consumed < data.Length)
+        {
+            var rest = data[consumed..];
+            var end = rest.IndexOf((byte)0);
+            if (end < 0 && !final)
+            {
+                break;
+            }
+
+            var record = end < 0 ? rest : rest[..end];
+            consumed += end < 0 ? rest.Length : end + 1;
+            if (record.IsEmpty)
+            {
+                continue;
+            }
+
+            // "mode SP type SP id TAB path": the mode has no fixed width in general, so find the separators.
+            var tab = record.IndexOf((byte)'\t');
+            var meta = tab < 0 ? [] : record[..tab];
+            var space1 = meta.IndexOf((byte)' ');
+            var space2 = space1 < 0 ? -1 : meta[(space1 + 1)..].IndexOf((byte)' ') + space1 + 1;
+            var idLength = meta.Length - space2 - 1;
+            if (space1 <= 0 || space2 <= space1 || idLength is not (40 or 64))
+            {
+                throw new GitException($"Unexpected git ls-tree output: '{Encoding.UTF8.GetString(record)}'.");
+            }
+
+            if (!meta[(space1 + 1)..space2].SequenceEqual("blob"u8))
+            {
+                continue;
+            }
+
+            var idSpan = idChars[..idLength];
+            Encoding.ASCII.GetChars(meta[(space2 + 1)..], idSpan);
+            if (!ids.TryGetValue(idSpan, out var id))
+            {
+                id = new string(idSpan);
+                ids[id] = id;
+            }
+
+            files.Add(new TreeFile(Encoding.UTF8.GetString(record[(tab + 1)..]), id));
+        }
+
+        return consumed;
+    }
+
+    /// <summary>
+    /// Parses <c>git diff-tree -r -z --no-abbrev</c> raw output
+    /// (<c>:oldmode SP newmode SP oldid SP newid SP status NUL path NUL</c>; renames and copies carry the old path first).
+    /// </summary>
+    public static IReadOnlyList<RawChange> ParseRawDiff(ReadOnlySpan<byte> output)
+    {
+        var fields = SplitNul(output);
+        var changes = new List<RawChange>(fields.Count / 2);
+        for (var i = 0; i < fields.Count; i++)
+        {
+            var meta = fields[i];
+            if (meta.Length == 0)
+            {
+                continue;
+            }
+
+            var parts = meta.Split(' ');
+            if (meta[0] != ':' || parts.Length != 5 || parts[4].Length == 0 || i + 1 >= fields.Count)
+            {
+                throw new GitException($"Unexpected git diff-tree output near field {i}: '{meta}'.");
+            }
+
+            var status = parts[4][0];
+            if (status is 'R' or 'C')
+            {
+                if (i + 2 >= fields.Count)
+                {
+                    throw new GitException($"Unexpected git diff-tree output: '{meta}' without its two paths.");
+                }
+                var oldPath = fields[++i];
+                changes.Add(new RawChange(fields[++i], parts[0][1..], parts[1], parts[2], parts[3], status, oldPath));
+                continue;
+            }
+
+            changes.Add(new RawChange(fields[++i], parts[0][1..], parts[1], parts[2], parts[3], status));
+        }
+
+        return changes;
+    }
+
+    /// <summary>
     /// Parses <c>git cat-file --batch-check</c> output for the given input lines, in order: the object id, or null
     /// where git answered "missing" (or "ambiguous").
     /// </summary>
@@ -98,31 +240,121 @@ internal static class GitOutput
     /// Reads <c>git cat-file --batch</c> output for <paramref name="count"/> requests: a header line
     /// <c>id type size</c> followed by exactly size bytes and a newline, or <c>name missing</c>.
     /// </summary>
-    public static void ReadBatch(Stream output, int count, IDictionary<string, byte[]> contents, ICollection<string> missing)
+    public static void ReadBatch(Stream output, int count, IDictionary<string, byte[]> contents, ICollection<string> missing) =>
+        ReadBatch(output, (int?)count, contents, missing);
+
+    /// <summary>As <see cref="ReadBatch(Stream, int, IDictionary{string, byte[]}, ICollection{string})"/>, or until the output ends when count is null.</summary>
+    public static void ReadBatch(Stream output, int? count, IDictionary<string, byte[]> contents, ICollection<string> missing)
     {
-        for (var i = 0; i < count; i++)
+        // Headers are parsed in place from a reused buffer: no per-byte reads, no header string or split.
+        var reader = new ChunkReader(output);
+        for (var i = 0; count is null || i < count; i++)
         {
-            var header = ReadLine(output) ?? throw new GitException($"git cat-file --batch ended after {i} of {count} objects.");
-            var parts = header.Split(' ');
-            if (parts.Length == 2 && parts[1] is "missing" or "ambiguous")
+            var header = reader.ReadLine(out var endOfStream);
+            if (endOfStream && count is null)
             {
-                missing.Add(parts[0]);
+                return;
+            }
+            if (endOfStream)
+            {
+                throw new GitException($"git cat-file --batch ended after {i} of {count} objects.");
+            }
+
+            var space = header.IndexOf((byte)' ');
+            var rest = space < 0 ? [] : header[(space + 1)..];
+            if (rest.SequenceEqual("missing"u8) || rest.SequenceEqual("ambiguous"u8))
+            {
+                missing.Add(Encoding.UTF8.GetString(header[..space]));
                 continue;
             }
 
-            if (parts.Length != 3 || !int.TryParse(parts[2], out var size) || size < 0)
+            var space2 = rest.IndexOf((byte)' ');
+            if (space <= 0 || space2 <= 0 || !int.TryParse(rest[(space2 + 1)..], System.Globalization.NumberStyles.None, null, out var size))
             {
-                throw new GitException($"Unexpected git cat-file --batch header: '{header}'.");
+                throw new GitException($"Unexpected git cat-file --batch header: '{Encoding.UTF8.GetString(header)}'.");
             }
 
+            var id = Encoding.ASCII.GetString(header[..space]);
             var content = new byte[size];
-            output.ReadExactly(content);
-            if (output.ReadByte() != '\n')
+            reader.ReadExactly(content);
+            if (reader.ReadByte() != '\n')
             {
-                throw new GitException($"git cat-file --batch output for {parts[0]} is not terminated by a newline.");
+                throw new GitException($"git cat-file --batch output for {id} is not terminated by a newline.");
             }
 
-            contents[parts[0]] = content;
+            contents[id] = content;
+        }
+    }
+
+    /// <summary>Lines and exact byte counts from a stream through one growable buffer.</summary>
+    private sealed class ChunkReader(Stream stream)
+    {
+        private byte[] _buffer = new byte[1 << 16];
+        private int _start;
+        private int _end;
+
+        /// <summary>The next line without its newline; valid until the next call.</summary>
+        public ReadOnlySpan<byte> ReadLine(out bool endOfStream)
+        {
+            var searched = 0;
+            while (true)
+            {
+                var newline = _buffer.AsSpan(_start + searched, _end - _start - searched).IndexOf((byte)'\n');
+                if (newline >= 0)
+                {
+                    var line = _buffer.AsSpan(_start, searched + newline);
+                    _start += searched + newline + 1;
+                    endOfStream = false;
+                    return line;
+                }
+
+                searched = _end - _start;
+                if (!Fill())
+                {
+                    endOfStream = searched == 0;
+                    return endOfStream ? [] : throw new GitException("git cat-file --batch output ended inside a header.");
+                }
+            }
+        }
+
+        public void ReadExactly(Span<byte> destination)
+        {
+            var buffered = Math.Min(destination.Length, _end - _start);
+            _buffer.AsSpan(_start, buffered).CopyTo(destination);
+            _start += buffered;
+            if (buffered < destination.Length)
+            {
+                stream.ReadExactly(destination[buffered..]);
+            }
+        }
+
+        public int ReadByte()
+        {
+            if (_start == _end && !Fill())
+            {
+                return -1;
+            }
+            return _buffer[_start++];
+        }
+
+        /// <summary>Reads more after the unread bytes (moved to the front, the buffer grown when full); false at the end.</summary>
+        private bool Fill()
+        {
+            var unread = _end - _start;
+            if (unread == _buffer.Length)
+            {
+                Array.Resize(ref _buffer, _buffer.Length * 2);
+            }
+            else if (_start > 0)
+            {
+                _buffer.AsSpan(_start, unread).CopyTo(_buffer);
+            }
+
+            _start = 0;
+            _end = unread;
+            var read = stream.Read(_buffer, _end, _buffer.Length - _end);
+            _end += read;
+            return read > 0;
         }
     }
 
@@ -143,25 +375,5 @@ internal static class GitOutput
         }
 
         return fields;
-    }
-
-    private static string? ReadLine(Stream stream)
-    {
-        var bytes = new List<byte>(96);
-        while (true)
-        {
-            var b = stream.ReadByte();
-            if (b < 0)
-            {
-                return bytes.Count == 0 ? null : throw new GitException("git cat-file --batch output ended inside a header.");
-            }
-
-            if (b == '\n')
-            {
-                return Encoding.UTF8.GetString(bytes.ToArray());
-            }
-
-            bytes.Add((byte)b);
-        }
     }
 }

@@ -32,6 +32,18 @@ internal static class MonorepoGenerator
         return (shas[0], shas[1], files.Count, changed.Count);
     }
 
+    /// <summary>The shas and counts of a repository generated before (kept with --work).</summary>
+    public static (string BaseSha, string HeadSha, int Files, int Changed) Existing(string gitDir)
+    {
+        var shas = Encoding.ASCII.GetString(Git.RunAsync(gitDir, ["rev-parse", "main~1", "main"]).GetAwaiter().GetResult())
+            .Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var files = Encoding.ASCII.GetString(Git.RunAsync(gitDir, ["ls-tree", "-r", "--name-only", "-z", shas[0]]).GetAwaiter().GetResult())
+            .Count(c => c == '\0');
+        var changed = Encoding.ASCII.GetString(Git.RunAsync(gitDir, ["diff", "--name-only", "-z", shas[0], shas[1]]).GetAwaiter().GetResult())
+            .Count(c => c == '\0');
+        return (shas[0], shas[1], files, changed);
+    }
+
     private static void WriteCommit(Stream stream, string message, string? from, IEnumerable<(string Path, string Text)> files)
     {
         var mark = from is null ? 1 : 2;

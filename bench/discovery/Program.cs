@@ -11,26 +11,64 @@ using Microsoft.Extensions.Logging.Abstractions;
 // Discovery at monorepo scale against git's own floor. Usage:
 //   dotnet run -c Release --project bench/discovery [-- --runs 5] [--keep]
 var runs = args.SkipWhile(a => a != "--runs").Skip(1).Select(a => int.Parse(a, CultureInfo.InvariantCulture)).FirstOrDefault(5);
-var keep = args.Contains("--keep");
-var work = Path.Combine(Path.GetTempPath(), $"ensemble-discovery-bench-{Environment.ProcessId}");
+// --work DIR keeps the repository in DIR and reuses it on the next run (generation takes minutes on a loaded machine).
+var reuseDir = args.SkipWhile(a => a != "--work").Skip(1).FirstOrDefault();
+var keep = args.Contains("--keep") || reuseDir is not null;
+var work = reuseDir is null ? Path.Combine(Path.GetTempPath(), $"ensemble-discovery-bench-{Environment.ProcessId}") : Path.GetFullPath(reuseDir);
 var repo = new RepoRef(1, "acme", "monorepo");
 var mirror = new GitMirror(new GitMirrorOptions(work, "file:///nonexistent/"), NullLogger<GitMirror>.Instance);
 var gitDir = mirror.MirrorPath(repo);
 
 var generation = Stopwatch.StartNew();
-var (baseSha, headSha, fileCount, changed) = MonorepoGenerator.Generate(gitDir);
+var (baseSha, headSha, fileCount, changed) = File.Exists(Path.Combine(gitDir, "HEAD"))
+    ? MonorepoGenerator.Existing(gitDir)
+    : MonorepoGenerator.Generate(gitDir);
 try
 {
     Console.WriteLine($"Generated {fileCount:N0} files ({MonorepoGenerator.Projects:N0} projects, {MonorepoGenerator.Modules:N0} modules), " +
                       $"second commit changes {changed:N0} files, in {generation.Elapsed.TotalSeconds:F1} s at {gitDir}");
     GC.Collect();
 
+    if (args.Contains("--stages"))
+    {
+        // Stage breakdown only (three rounds, the last printed): for iterating on one stage.
+        var tfIds = (await mirror.ListTreeAsync(repo, baseSha, CancellationToken.None))
+            .Where(f => f.Path.EndsWith(".tf", StringComparison.Ordinal)).Select(f => f.BlobId).Distinct().ToList();
+        var idBytes = Encoding.ASCII.GetBytes(string.Concat(tfIds.Select(id => id + "\n")));
+        for (var i = 0; i < 5; i++)
+        {
+            var w = Stopwatch.StartNew();
+            await Git.RunAsync(gitDir, ["cat-file", "--batch"], new MemoryStream(idBytes));
+            var catMs = w.Elapsed.TotalMilliseconds;
+            w.Restart();
+            await mirror.ReadBlobsAsync(repo, tfIds, CancellationToken.None);
+            Console.WriteLine($"  git cat-file --batch {catMs:F0} ms, ReadBlobsAsync {w.Elapsed.TotalMilliseconds:F0} ms");
+        }
+
+        for (var i = 0; i < 5; i++)
+        {
+            var w = Stopwatch.StartNew();
+            await Git.RunAsync(gitDir, ["ls-tree", "-r", "-z", "--full-tree", baseSha]);
+            var gitMs = w.Elapsed.TotalMilliseconds;
+            w.Restart();
+            await mirror.ListTreeAsync(repo, baseSha, CancellationToken.None);
+            Console.WriteLine($"  git ls-tree {gitMs:F0} ms, ListTreeAsync {w.Elapsed.TotalMilliseconds:F0} ms");
+        }
+        await Stages();
+        await Stages();
+        foreach (var (stage, ms) in await Stages())
+        {
+            Console.WriteLine($"  {stage,-58} {ms,8:F0}");
+        }
+        return;
+    }
+
     // One untimed round first: JIT, page cache and git's own caches warm for every contestant alike.
     await Floor();
     await Cold();
 
     var floor = await Measure.RepeatAsync("git ls-tree -r + git diff --name-only (floor)", runs, Floor);
-    var cold = await Measure.RepeatAsync("Ensemble cold (fresh ProjectFinder: 2 snapshots + diff + affected)", runs, Cold);
+    var cold = await Measure.RepeatAsync("Ensemble cold (fresh ProjectFinder: base tree listed, head derived)", runs, Cold);
     ProjectFinder? warmed = null;
     var incremental = await Measure.RepeatAsync("Ensemble incremental (base snapshot cached, blob facts warm)", runs,
         async () => (await DiscoverAsync(warmed!)).Projects.Count,
@@ -75,7 +113,7 @@ async Task<int> Cold()
 async Task<ProjectFinder> WarmFinder()
 {
     var finder = new ProjectFinder(mirror);
-    await finder.SnapshotAsync(repo, baseSha, CancellationToken.None);
+    await finder.SnapshotsAsync(repo, baseSha, baseSha, CancellationToken.None);
     return finder;
 }
 
@@ -83,10 +121,10 @@ async Task<DiscoveryResult> DiscoverAsync(ProjectFinder finder)
 {
     // What DiscoverJob does once the mirror is fetched.
     var mergeBase = await mirror.MergeBaseAsync(repo, baseSha, headSha, CancellationToken.None) ?? throw new InvalidOperationException("no merge base");
-    var changes = await mirror.DiffAsync(repo, baseSha, headSha, CancellationToken.None);
-    var head = await finder.SnapshotAsync(repo, headSha, CancellationToken.None);
-    var baseSnapshot = await finder.SnapshotAsync(repo, mergeBase, CancellationToken.None);
-    return ProjectDiscovery.Affected(head, baseSnapshot, changes);
+    // The merge base's tree is listed only when not cached; the head's is derived from it and one git diff-tree,
+    // which also gives the changed files (DiffAsync is not needed).
+    var snapshots = await finder.SnapshotsAsync(repo, mergeBase, headSha, CancellationToken.None);
+    return ProjectDiscovery.Affected(snapshots.Head, snapshots.Base, snapshots.Changes);
 }
 
 async Task<List<(string, double)>> Stages()
@@ -104,8 +142,8 @@ async Task<List<(string, double)>> Stages()
     stages.Add(("GitMirror.MergeBaseAsync", Lap()));
     var changes = await mirror.DiffAsync(repo, baseSha, headSha, CancellationToken.None);
     stages.Add(($"GitMirror.DiffAsync ({changes.Count} changes, renames on)", Lap()));
-    var tree = await mirror.ListTreeAsync(repo, headSha, CancellationToken.None);
-    stages.Add(($"GitMirror.ListTreeAsync head ({tree.Count:N0} files)", Lap()));
+    var tree = await mirror.ListTreeAsync(repo, mergeBase, CancellationToken.None);
+    stages.Add(($"GitMirror.ListTreeAsync merge base ({tree.Count:N0} files)", Lap()));
     var tf = tree.Where(f => f.Path.EndsWith(".tf", StringComparison.Ordinal)).ToList();
     var ids = tf.Select(f => f.BlobId).Distinct(StringComparer.Ordinal).ToList();
     stages.Add(("filter .tf + distinct blob ids", Lap()));
@@ -119,22 +157,50 @@ async Task<List<(string, double)>> Stages()
 
     stages.Add(($"UTF-8 decode + HclScanner.Scan ({blobs.Count:N0} files)", Lap()));
     var byPath = tf.ToDictionary(f => f.Path, f => facts[f.BlobId], StringComparer.Ordinal);
-    var head = RepoSnapshot.Build(byPath, tree.Select(f => f.Path).ToList());
-    stages.Add(("RepoSnapshot.Build head", Lap()));
-    var baseTree = await mirror.ListTreeAsync(repo, mergeBase, CancellationToken.None);
-    stages.Add(("GitMirror.ListTreeAsync merge base", Lap()));
-    var baseMissing = baseTree.Where(f => f.Path.EndsWith(".tf", StringComparison.Ordinal) && !facts.ContainsKey(f.BlobId))
-        .Select(f => f.BlobId).Distinct(StringComparer.Ordinal).ToList();
-    foreach (var (id, bytes) in await mirror.ReadBlobsAsync(repo, baseMissing, CancellationToken.None))
+    var baseSnapshot = RepoSnapshot.Build(byPath, tree.Select(f => f.Path).ToList());
+    stages.Add(("RepoSnapshot.Build merge base", Lap()));
+    var raw = await mirror.DiffRawAsync(repo, mergeBase, headSha, CancellationToken.None);
+    stages.Add(($"GitMirror.DiffRawAsync ({raw.Count:N0} changes)", Lap()));
+    var headFiles = tree.ToDictionary(f => f.Path, f => f.BlobId, StringComparer.Ordinal);
+    foreach (var change in raw)
+    {
+        if (change.IsFileAfter)
+        {
+            headFiles[change.Path] = change.NewId;
+        }
+        else
+        {
+            headFiles.Remove(change.Path);
+        }
+    }
+
+    stages.Add(("head tree = base tree + raw diff", Lap()));
+    var headMissing = raw.Where(c => c.IsFileAfter && c.Path.EndsWith(".tf", StringComparison.Ordinal) && !facts.ContainsKey(c.NewId))
+        .Select(c => c.NewId).Distinct(StringComparer.Ordinal).ToList();
+    foreach (var (id, bytes) in await mirror.ReadBlobsAsync(repo, headMissing, CancellationToken.None))
     {
         facts[id] = HclScanner.Scan(Encoding.UTF8.GetString(bytes));
     }
 
-    stages.Add(($"read + scan the base's other blobs ({baseMissing.Count:N0})", Lap()));
-    var baseSnapshot = RepoSnapshot.Build(
-        baseTree.Where(f => f.Path.EndsWith(".tf", StringComparison.Ordinal)).ToDictionary(f => f.Path, f => facts[f.BlobId], StringComparer.Ordinal),
-        baseTree.Select(f => f.Path).ToList());
-    stages.Add(("RepoSnapshot.Build merge base", Lap()));
+    stages.Add(($"read + scan the head's changed blobs ({headMissing.Count:N0})", Lap()));
+    var headFacts = headFiles.Where(f => f.Key.EndsWith(".tf", StringComparison.Ordinal))
+        .ToDictionary(f => f.Key, f => facts[f.Value], StringComparer.Ordinal);
+    var headPaths = headFiles.Keys.ToList();
+    Lap();
+    var head = RepoSnapshot.Build(headFacts, headPaths);
+    stages.Add(("RepoSnapshot.Build head", Lap()));
+    if (args.Contains("--stages"))
+    {
+        // Steady state: the same build 20 times (tiered-up code; GC included), median.
+        var times = new List<double>();
+        for (var i = 0; i < 20; i++)
+        {
+            RepoSnapshot.Build(headFacts, headPaths);
+            times.Add(Lap());
+        }
+        times.Sort();
+        stages.Add(("RepoSnapshot.Build head, median of 20 repeats", times[10]));
+    }
     var result = ProjectDiscovery.Affected(head, baseSnapshot, changes);
     stages.Add(($"ProjectDiscovery.Affected ({result.Projects.Count:N0} projects)", Lap()));
     return stages;
