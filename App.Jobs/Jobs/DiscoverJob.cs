@@ -109,11 +109,10 @@ public sealed partial class DiscoverJob(
             [$"refs/pull/{head.Number}/head", $"refs/heads/{head.BaseRef}"], [head.HeadSha, head.BaseSha], ct);
         var mergeBase = await mirror.MergeBaseAsync(head.Repo, head.BaseSha, head.HeadSha, ct)
             ?? throw new InvalidOperationException($"Commits {head.BaseSha[..7]} and {head.HeadSha[..7]} share no history; rebase the branch on {head.BaseRef}.");
-        var changes = await mirror.DiffAsync(head.Repo, head.BaseSha, head.HeadSha, ct);
-        var headSnapshot = await finder.SnapshotAsync(head.Repo, head.HeadSha, ct);
-        var baseSnapshot = await finder.SnapshotAsync(head.Repo, mergeBase, ct);
+        // One git diff-tree gives the PR's changes and, with the merge base's cached snapshot, the head's snapshot.
+        var snapshots = await finder.SnapshotsAsync(head.Repo, mergeBase, head.HeadSha, ct);
         var config = await configs.EffectiveAsync(head.Repo, head.Number, head.BaseSha, head.HeadSha, ct);
-        var result = ConfiguredDiscovery.Apply(config, headSnapshot, baseSnapshot, changes);
+        var result = ConfiguredDiscovery.Apply(config, snapshots.Head, snapshots.Base, snapshots.Changes);
         return (result with { Problems = [.. config.Notices, .. result.Problems] }, mergeBase);
     }
 
