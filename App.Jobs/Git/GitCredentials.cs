@@ -5,8 +5,10 @@ namespace Ensemble.Jobs.Git;
 /// <summary>
 /// Hands an installation token to git without putting it in a URL or an argument: an HTTP Authorization header
 /// set through <c>GIT_CONFIG_COUNT</c>/<c>GIT_CONFIG_KEY_n</c>/<c>GIT_CONFIG_VALUE_n</c>, which only the process
-/// owner can read. The header is scoped to the git base URL (as actions/checkout does), so git sends it only to
-/// the configured host; across a redirect to another host curl drops it.
+/// owner can read. The header is scoped to the git base URL (as actions/checkout does). Known limit: curl drops it on
+/// a redirect to another host, but once git has followed the initial redirect (<c>http.followRedirects=initial</c>,
+/// git's default) its later requests go to the new base with the header. GitHub redirects renamed repositories to
+/// itself; <c>http.followRedirects=false</c> would close the gap at the cost of breaking those fetches.
 /// </summary>
 internal sealed record GitCredentials(IReadOnlyDictionary<string, string> Environment, IReadOnlyList<string> Secrets)
 {
