@@ -174,6 +174,8 @@ public sealed partial class ApplyJob(
                 }, token);
             }
 
+            // The same per-project lock as plans: an apply never overlaps another run on this project's state.
+            await using var projectLock = await state.LockProjectAsync(head.Repo, run.ProjectPath, ct);
             var init = await Terraform("Running terraform init", ["init", "-input=false", "-no-color"], ct);
             if (init.ExitCode != 0)
             {

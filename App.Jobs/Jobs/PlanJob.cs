@@ -141,6 +141,11 @@ public sealed partial class PlanJob(
                 }, cancellationToken);
             }
 
+            // One run at a time per project state, across pull requests and workers (terraform's own lock would fail
+            // the second run instead of letting it wait its turn).
+            await progress.PublishAsync("Waiting for another run of this project to finish", force: true, cancellationToken);
+            await using var projectLock = await state.LockProjectAsync(head.Repo, run.ProjectPath, cancellationToken);
+
             var init = await Terraform("Running terraform init", ["init", "-input=false", "-no-color"]);
             if (init.ExitCode != 0)
             {

@@ -77,6 +77,12 @@ public interface IStateStore
     /// <summary>Every approval of a pull request, oldest first (the audit trail).</summary>
     Task<IReadOnlyList<ApprovalAudit>> ListApprovalsAsync(RepoRef repo, int number, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Serialises terraform runs on one project's state (its backend) across all pull requests and workers: a session
+    /// lock in PostgreSQL that dies with its connection, so a killed worker never leaves a project locked.
+    /// </summary>
+    Task<IAsyncDisposable> LockProjectAsync(RepoRef repo, string projectPath, CancellationToken cancellationToken = default);
+
     /// <summary>Serialises work on one head (aggregate publication) across threads and processes.</summary>
     Task<IAsyncDisposable> LockHeadAsync(long headId, CancellationToken cancellationToken = default);
 

@@ -16,7 +16,6 @@ public sealed class SqlStateStore : IStateStore, IAsyncDisposable
     private readonly Dialect _dialect;
     private readonly NpgsqlDataSource? _postgres;
     private readonly string? _sqliteConnectionString;
-    private readonly ConcurrentDictionary<long, SemaphoreSlim> _localLocks = new();
 
     private enum Dialect { Postgres, Sqlite }
 
@@ -557,25 +556,37 @@ public sealed class SqlStateStore : IStateStore, IAsyncDisposable
 
     // ---- locks -------------------------------------------------------------------------------------------------
 
-    public async Task<IAsyncDisposable> LockHeadAsync(long headId, CancellationToken cancellationToken = default)
+    public Task<IAsyncDisposable> LockProjectAsync(RepoRef repo, string projectPath, CancellationToken cancellationToken = default)
+    {
+        // A stable 32-bit key from the repository and project (string.GetHashCode is randomised per process).
+        var bytes = System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes($"{repo.FullName.ToLowerInvariant()}\n{projectPath}"));
+        return LockAsync(0x70726A, BitConverter.ToInt32(bytes, 0), cancellationToken);
+    }
+
+    public Task<IAsyncDisposable> LockHeadAsync(long headId, CancellationToken cancellationToken = default) =>
+        LockAsync(0x656E73, unchecked((int)headId), cancellationToken);
+
+    private readonly ConcurrentDictionary<(int, int), SemaphoreSlim> _keyedLocks = new();
+
+    private async Task<IAsyncDisposable> LockAsync(int space, int key, CancellationToken cancellationToken)
     {
         if (_postgres is null)
         {
             // The embedded store serves exactly one process, so an in-process lock is the whole truth.
-            var semaphore = _localLocks.GetOrAdd(headId, _ => new SemaphoreSlim(1, 1));
+            var semaphore = _keyedLocks.GetOrAdd((space, key), _ => new SemaphoreSlim(1, 1));
             await semaphore.WaitAsync(cancellationToken);
             return new Releaser(() => { semaphore.Release(); return ValueTask.CompletedTask; });
         }
 
         // A session advisory lock dies with its connection, so a killed worker never leaves a head locked.
         var connection = await _postgres.OpenConnectionAsync(cancellationToken);
-        await using (var command = Command(connection, "SELECT pg_advisory_lock(@k1, @k2);", ("@k1", 0x656E73), ("@k2", unchecked((int)headId))))
+        await using (var command = Command(connection, "SELECT pg_advisory_lock(@k1, @k2);", ("@k1", space), ("@k2", key)))
         {
             await command.ExecuteNonQueryAsync(cancellationToken);
         }
         return new Releaser(async () =>
         {
-            await using (var unlock = Command(connection, "SELECT pg_advisory_unlock(@k1, @k2);", ("@k1", 0x656E73), ("@k2", unchecked((int)headId))))
+            await using (var unlock = Command(connection, "SELECT pg_advisory_unlock(@k1, @k2);", ("@k1", space), ("@k2", key)))
             {
                 await unlock.ExecuteNonQueryAsync();
             }

@@ -138,3 +138,50 @@ public sealed class SqliteStateStoreTests : SqlStateStoreContract
         Assert.NotNull(await reopened.GetDeliveryAsync("kept"));
     }
 }
+
+[Trait("Category", Categories.Integration)]
+public sealed class ProjectLockTests(PostgresFixture postgres) : IClassFixture<PostgresFixture>
+{
+    private static readonly RepoRef Repo = new(1, "octo-org", "infra");
+
+    [Fact]
+    public async Task LockProject_SameProjectFromTwoWorkers_SecondWaits_OtherProjectDoesNot()
+    {
+        var connection = await postgres.CreateDatabaseAsync();
+        await using var workerA = SqlStateStore.ForPostgres(connection);
+        await using var workerB = SqlStateStore.ForPostgres(connection);
+        await workerA.MigrateAsync();
+
+        var held = await workerA.LockProjectAsync(Repo, "envs/prod");
+        var waiting = workerB.LockProjectAsync(Repo, "envs/prod");
+        await using (await workerB.LockProjectAsync(Repo, "envs/dev").WaitAsync(TimeSpan.FromSeconds(10)))
+        {
+            await Task.Delay(200);
+            Assert.False(waiting.IsCompleted);
+        }
+
+        await held.DisposeAsync();
+        await using var second = await waiting.WaitAsync(TimeSpan.FromSeconds(10));
+    }
+
+    [Fact]
+    public async Task LockProject_HolderConnectionDies_LockReleased()
+    {
+        var connection = await postgres.CreateDatabaseAsync();
+        await using var survivor = SqlStateStore.ForPostgres(connection);
+        await survivor.MigrateAsync();
+        await using var dying = SqlStateStore.ForPostgres(connection);
+        _ = await dying.LockProjectAsync(Repo, "envs/prod");
+
+        // A worker killed mid-run: the server ends its session without an unlock.
+        await using (var admin = new Npgsql.NpgsqlConnection(connection))
+        {
+            await admin.OpenAsync();
+            await using var kill = new Npgsql.NpgsqlCommand(
+                "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND pid <> pg_backend_pid();", admin);
+            await kill.ExecuteNonQueryAsync();
+        }
+
+        await using var taken = await survivor.LockProjectAsync(Repo, "envs/prod").WaitAsync(TimeSpan.FromSeconds(20));
+    }
+}
