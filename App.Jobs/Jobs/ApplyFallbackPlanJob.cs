@@ -85,7 +85,7 @@ public sealed partial class ApplyFallbackPlanJob(
 
             async Task<TerraformResult> Terraform(IReadOnlyList<string> args, Func<string, ValueTask>? capture = null)
             {
-                Append(log, $"$ terraform {string.Join(' ', args)}");
+                RunLog.Append(log, $"$ terraform {string.Join(' ', args)}");
                 return await terraform.RunAsync(new TerraformInvocation(projectDir, args, home, temp), async line =>
                 {
                     if (capture is not null)
@@ -94,7 +94,7 @@ public sealed partial class ApplyFallbackPlanJob(
                         return;
                     }
 
-                    Append(log, runMasker.Mask(line));
+                    RunLog.Append(log, runMasker.Mask(line));
                 }, cancellationToken);
             }
 
@@ -134,7 +134,7 @@ public sealed partial class ApplyFallbackPlanJob(
             var parsed = PlanDocument.Parse(jsonBytes);
             if (parsed.Plan is not { } document)
             {
-                Append(log, $"Ensemble could not read terraform's plan JSON: {parsed.Error}");
+                RunLog.Append(log, $"Ensemble could not read terraform's plan JSON: {parsed.Error}");
                 await FailAsync(head, run, "show", log.ToString(), cancellationToken);
                 return;
             }
@@ -204,14 +204,6 @@ public sealed partial class ApplyFallbackPlanJob(
             Output = output,
             Actions = actions,
         }, ct);
-
-    private static void Append(StringBuilder log, string line)
-    {
-        if (log.Length < 20 * 1024 * 1024)
-        {
-            log.Append(line).Append('\n');
-        }
-    }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Post-merge plan: {Counts}")]
     private static partial void LogPlanned(ILogger logger, string counts);

@@ -35,7 +35,6 @@ public sealed partial class ApplyJob(
     TimeProvider time,
     ILogger<ApplyJob> logger)
 {
-    private const int MaxLogBytes = 20 * 1024 * 1024;
     private const string StaleMarker = "Saved plan is stale";
 
     /// <param name="runId">The approved project run.</param>
@@ -162,13 +161,13 @@ public sealed partial class ApplyJob(
             async Task<TerraformResult> Terraform(string phase, IReadOnlyList<string> args, CancellationToken token)
             {
                 var header = $"$ terraform {string.Join(' ', args)}";
-                Append(log, header);
+                RunLog.Append(log, header);
                 progress.Line(header);
                 await progress.PublishAsync(phase, force: true, ct);
                 return await terraform.RunAsync(new TerraformInvocation(projectDir, args, home, temp), async line =>
                 {
                     var masked = runMasker.Mask(line);
-                    Append(log, masked);
+                    RunLog.Append(log, masked);
                     progress.Line(masked);
                     await progress.PublishAsync(phase, force: false, CancellationToken.None);
                 }, token);
@@ -180,7 +179,7 @@ public sealed partial class ApplyJob(
             if (init.ExitCode != 0)
             {
                 await StoreLogAsync(head, run, log);
-                await FinishAsync(head, merge, run, ApplyOutcome.Failed, "terraform init failed before anything was applied.", Tail(log), ct);
+                await FinishAsync(head, merge, run, ApplyOutcome.Failed, "terraform init failed before anything was applied.", RunLog.Tail(log, 30_000), ct);
                 return;
             }
 
@@ -192,22 +191,22 @@ public sealed partial class ApplyJob(
             {
                 LogApplied(logger);
                 await FinishAsync(head, merge, run, ApplyOutcome.Applied,
-                    $"Applied at {ProjectCheckRuns.Stamp(time.GetUtcNow())} by merge of #{head.Number}" + (run.Summary is { } counts ? $" ({counts})." : "."), Tail(log), ct);
+                    $"Applied at {ProjectCheckRuns.Stamp(time.GetUtcNow())} by merge of #{head.Number}" + (run.Summary is { } counts ? $" ({counts})." : "."), RunLog.Tail(log, 30_000), ct);
             }
             else if (text.Contains(StaleMarker, StringComparison.Ordinal))
             {
                 await FinishAsync(head, merge, run, ApplyOutcome.Stale,
-                    "terraform refused the plan: Saved plan is stale — the project's state changed after this plan was made. Nothing was applied.", Tail(log), ct);
+                    "terraform refused the plan: Saved plan is stale — the project's state changed after this plan was made. Nothing was applied.", RunLog.Tail(log, 30_000), ct);
             }
             else
             {
                 await FinishAsync(head, merge, run, ApplyOutcome.Failed,
-                    apply.TimedOut ? "terraform apply timed out." : $"terraform apply failed (exit code {apply.ExitCode}).", Tail(log), ct);
+                    apply.TimedOut ? "terraform apply timed out." : $"terraform apply failed (exit code {apply.ExitCode}).", RunLog.Tail(log, 30_000), ct);
             }
         }
         finally
         {
-            TryDelete(workspace);
+            RunLog.TryDelete(workspace);
         }
     }
 
@@ -283,33 +282,6 @@ public sealed partial class ApplyJob(
         await artifacts.PutAsync(ArtifactKeys.For(head.Repo, head.Number, run.ProjectPath, head.HeadSha, ArtifactKeys.ApplyLog),
             new MemoryStream(Encoding.UTF8.GetBytes(log.ToString()), writable: false), CancellationToken.None);
 
-    private static void Append(StringBuilder log, string line)
-    {
-        if (log.Length < MaxLogBytes)
-        {
-            log.Append(line).Append('\n');
-        }
-    }
-
-    private static string Tail(StringBuilder log) => log.Length <= 30_000 ? log.ToString() : log.ToString(log.Length - 30_000, 30_000);
-
-    private static void TryDelete(string directory)
-    {
-        try
-        {
-            if (Directory.Exists(directory))
-            {
-                Directory.Delete(directory, recursive: true);
-            }
-        }
-        catch (IOException)
-        {
-            // A leftover workspace is harmless: every apply uses its own directory.
-        }
-        catch (UnauthorizedAccessException)
-        {
-        }
-    }
 
     /// <summary>Live output on the merge commit's check run, at most every <see cref="PlanJob.ProgressInterval"/>.</summary>
     private sealed class Progress(ApplyReporter reporter, TimeProvider time, PullRequestHead head, MergeRecord merge, ProjectRun run, long checkRunId)

@@ -37,8 +37,6 @@ public sealed partial class PlanJob(
     /// <summary>How often a running plan's check run is updated with its latest output (GitHub rate limits).</summary>
     public static TimeSpan ProgressInterval { get; set; } = TimeSpan.FromSeconds(5);
 
-    private const int MaxLogBytes = 20 * 1024 * 1024;
-
     [AutomaticRetry(Attempts = 3)]
     public async Task RunAsync(long runId, CancellationToken jobCancellation)
     {
@@ -122,7 +120,7 @@ public sealed partial class PlanJob(
             async Task<TerraformResult> Terraform(string phase, IReadOnlyList<string> args, Func<string, ValueTask>? capture = null)
             {
                 var header = $"$ terraform {string.Join(' ', args)}";
-                Append(log, header);
+                RunLog.Append(log, header);
                 progress.Phase = phase;
                 progress.Line(header);
                 await progress.PublishAsync(phase, force: true, cancellationToken);
@@ -135,7 +133,7 @@ public sealed partial class PlanJob(
                         return;
                     }
 
-                    Append(log, masked);
+                    RunLog.Append(log, masked);
                     progress.Line(masked);
                     await progress.PublishAsync(phase, force: false, cancellationToken);
                 }, cancellationToken);
@@ -175,7 +173,7 @@ public sealed partial class PlanJob(
             await jsonWriter.FlushAsync(cancellationToken);
             if (show.ExitCode != 0)
             {
-                Append(log, runMasker.Mask(Encoding.UTF8.GetString(json.GetBuffer(), 0, (int)json.Length)));
+                RunLog.Append(log, runMasker.Mask(Encoding.UTF8.GetString(json.GetBuffer(), 0, (int)json.Length)));
                 await FailWithLogAsync(head, run, "show", log, progress, cancellationToken);
                 return;
             }
@@ -195,7 +193,7 @@ public sealed partial class PlanJob(
             var parsed = PlanDocument.Parse(jsonBytes);
             if (parsed.Error is { } parseError)
             {
-                Append(log, $"Ensemble could not read terraform's plan JSON: {parseError}");
+                RunLog.Append(log, $"Ensemble could not read terraform's plan JSON: {parseError}");
                 await FailWithLogAsync(head, run, "show", log, progress, cancellationToken);
                 return;
             }
@@ -240,7 +238,7 @@ public sealed partial class PlanJob(
         {
             await watchEnd.CancelAsync();
             await watcher;
-            TryDelete(workspace);
+            RunLog.TryDelete(workspace);
         }
     }
 
@@ -294,10 +292,11 @@ public sealed partial class PlanJob(
     private async Task FailWithLogAsync(PullRequestHead head, ProjectRun run, string step, StringBuilder log, Progress progress, CancellationToken ct)
     {
         var key = ArtifactKeys.For(head.Repo, head.Number, run.ProjectPath, head.HeadSha, "plan.log");
-        await artifacts.PutAsync(key, new MemoryStream(Encoding.UTF8.GetBytes(log.ToString()), writable: false), ct);
+        var text = log.ToString();
+        await artifacts.PutAsync(key, new MemoryStream(Encoding.UTF8.GetBytes(text), writable: false), ct);
         // Diagnostics that name a file and line become annotations on that line of the PR's diff.
-        var annotations = TerraformDiagnostics.ToAnnotations(TerraformDiagnostics.Parse(log.ToString()), run.ProjectPath);
-        await FailAsync(head, run, step, Tail(log.ToString(), 30_000), progress, ct, annotations);
+        var annotations = TerraformDiagnostics.ToAnnotations(TerraformDiagnostics.Parse(text), run.ProjectPath);
+        await FailAsync(head, run, step, RunLog.Tail(log, 30_000), progress, ct, annotations);
     }
 
     private async Task FailAsync(PullRequestHead head, ProjectRun run, string step, string logTail, Progress progress, CancellationToken ct,
@@ -330,33 +329,6 @@ public sealed partial class PlanJob(
     internal static string CountsLine(PlanSummary s) =>
         s.HasChanges ? $"+{s.Add} ~{s.Change} ±{s.Replace} −{s.Destroy}" : "no changes";
 
-    private static void Append(StringBuilder log, string line)
-    {
-        if (log.Length < MaxLogBytes)
-        {
-            log.Append(line).Append('\n');
-        }
-    }
-
-    private static string Tail(string text, int max) => text.Length <= max ? text : text[^max..];
-
-    private static void TryDelete(string directory)
-    {
-        try
-        {
-            if (Directory.Exists(directory))
-            {
-                Directory.Delete(directory, recursive: true);
-            }
-        }
-        catch (IOException)
-        {
-            // A leftover workspace is harmless: every attempt uses its own directory.
-        }
-        catch (UnauthorizedAccessException)
-        {
-        }
-    }
 
     /// <summary>Live progress on the check run: phase, elapsed time and the latest lines, at most every <see cref="ProgressInterval"/>.</summary>
     private sealed class Progress(IGitHubChecks checks, TimeProvider time, PullRequestHead head, ProjectRun run, DateTimeOffset started, bool retried)
