@@ -16,7 +16,12 @@ public sealed class RepoConfigs(GitMirror mirror, IInstallationTokenSource token
 {
     public const string FileName = ".ensemble.yml";
 
+    private const int MaxCachedCommits = 10_000;
+
     private readonly ConcurrentDictionary<string, ConfigResult> _byBlob = new(StringComparer.Ordinal);
+
+    // Commits never change, so their config is looked up in git once: the aggregate asks for every project it lists.
+    private readonly ConcurrentDictionary<(string Repo, string Sha), ConfigResult> _byCommit = new();
 
     public async Task<EffectiveConfig> EffectiveAsync(RepoRef repo, int number, string baseSha, string headSha, CancellationToken ct)
     {
@@ -25,6 +30,23 @@ public sealed class RepoConfigs(GitMirror mirror, IInstallationTokenSource token
     }
 
     private async Task<ConfigResult> ReadAsync(RepoRef repo, int number, string sha, CancellationToken ct)
+    {
+        if (_byCommit.TryGetValue((repo.FullName, sha), out var known))
+        {
+            return known;
+        }
+
+        var result = await ReadFromGitAsync(repo, number, sha, ct);
+        if (_byCommit.Count >= MaxCachedCommits)
+        {
+            _byCommit.Clear();
+        }
+
+        _byCommit[(repo.FullName, sha)] = result;
+        return result;
+    }
+
+    private async Task<ConfigResult> ReadFromGitAsync(RepoRef repo, int number, string sha, CancellationToken ct)
     {
         string? blob;
         try
