@@ -16,7 +16,11 @@ public static class AggregateStatus
 
     public static string ProjectCheckName(string projectPath) => $"ensemble: {projectPath}";
 
-    public sealed record Result(CheckStatus Status, CheckConclusion? Conclusion, CheckRunOutput Output);
+    /// <param name="Interim">A passing view that more work will replace soon (plans running, applies outstanding).</param>
+    public sealed record Result(CheckStatus Status, CheckConclusion? Conclusion, CheckRunOutput Output, bool Interim = false)
+    {
+        public bool IsInterim => Interim || Status != CheckStatus.Completed;
+    }
 
     public static Result Compute(HeadStatus headStatus, IReadOnlyList<ProjectStatusView> projects, string? problems)
     {
@@ -68,6 +72,11 @@ public static class AggregateStatus
                 $"{planning} planning, {queued} queued, {finished} finished.\n\n{table}{problemsBlock}"));
         }
 
+        if (projects.Any(p => p.Status is RunStatus.Applying or RunStatus.Applied or RunStatus.ApplyFailed))
+        {
+            return AfterMerge(projects, table + problemsBlock);
+        }
+
         if (failed > 0)
         {
             return new(CheckStatus.Completed, CheckConclusion.Failure, new(
@@ -86,6 +95,36 @@ public static class AggregateStatus
         return new(CheckStatus.Completed, CheckConclusion.Success, new(
             $"All {Plural(projects.Count, "project")} ready",
             $"Every project is approved or has no changes.\n\n{table}{problemsBlock}"));
+    }
+
+    /// <summary>After the merge (applies started): what was applied. The merge is done, so this gates nothing.</summary>
+    private static Result AfterMerge(IReadOnlyList<ProjectStatusView> projects, string details)
+    {
+        int applied = 0, applyFailed = 0, pending = 0;
+        foreach (var p in projects)
+        {
+            switch (p.Status)
+            {
+                case RunStatus.Applied: applied++; break;
+                case RunStatus.ApplyFailed: applyFailed++; break;
+                case RunStatus.Approved or RunStatus.Applying: pending++; break;
+            }
+        }
+
+        var total = applied + applyFailed + pending;
+        if (applyFailed > 0)
+        {
+            return new(CheckStatus.Completed, CheckConclusion.Failure, new(
+                $"{Plural(applyFailed, "apply", "applies")} failed",
+                $"{applied} of {Plural(total, "project")} applied, {applyFailed} failed" + (pending > 0 ? $", {pending} still applying" : "") +
+                ". Open the failed project's check run on the merge commit for the error and what to do.\n\n" + details), pending > 0);
+        }
+
+        return pending > 0
+            ? new(CheckStatus.Completed, CheckConclusion.Success, new($"Applying: {applied} of {Plural(total, "project")} applied",
+                $"The pull request is merged; Ensemble is applying the approved plans.\n\n{details}"), Interim: true)
+            : new(CheckStatus.Completed, CheckConclusion.Success, new($"All {Plural(total, "project")} applied",
+                $"The pull request is merged and every approved plan was applied.\n\n{details}"));
     }
 
     private static string Table(IReadOnlyList<ProjectStatusView> projects)
@@ -118,5 +157,5 @@ public static class AggregateStatus
         _ => s.ToString(),
     };
 
-    private static string Plural(int n, string word) => n == 1 ? $"1 {word}" : $"{n} {word}s";
+    private static string Plural(int n, string word, string? plural = null) => n == 1 ? $"1 {word}" : $"{n} {plural ?? word + "s"}";
 }

@@ -2,6 +2,7 @@ using Ensemble.Jobs.Core;
 using Ensemble.Jobs.Core.Approvals;
 using Ensemble.Jobs.GitHub;
 using Ensemble.Jobs.State;
+using Hangfire;
 
 namespace Ensemble.Jobs.Jobs;
 
@@ -9,11 +10,17 @@ namespace Ensemble.Jobs.Jobs;
 /// Recomputes the aggregate check run <c>ensemble</c> of one head from state and publishes it. Runs under the head's
 /// lock so two plans finishing together cannot publish out of order (an older view landing after a newer one).
 /// </summary>
-public sealed class AggregatePublisher(IStateStore state, IGitHubChecks checks, ApproverRequirements requirements, TimeProvider time)
+public sealed class AggregatePublisher(
+    IStateStore state, IGitHubChecks checks, ApproverRequirements requirements, IBackgroundJobClient jobs, TimeProvider time)
 {
     public static readonly CheckRunAction ApproveAllAction = new(Interactions.ApproveAll, "Approve all", "Approve every plan you may approve");
     public static readonly CheckRunAction ReplanAction = new(Interactions.Replan, "Re-plan", "Plan every project of this commit again");
 
+    /// <summary>
+    /// Publishes the head's aggregate as state has it now, through <see cref="PublishGate"/>: unchanged views are not
+    /// sent again, and interim views (plans or applies under way) at most once per <see cref="PlanJob.ProgressInterval"/>,
+    /// with a scheduled catch-up so the latest one is shown.
+    /// </summary>
     public async Task PublishAsync(long headId, CancellationToken cancellationToken)
     {
         await using var headLock = await state.LockHeadAsync(headId, cancellationToken);
@@ -49,14 +56,37 @@ public sealed class AggregatePublisher(IStateStore state, IGitHubChecks checks, 
             },
         };
 
-        if (head.AggregateCheckRunId is { } id)
-        {
-            await checks.UpdateCheckRunAsync(head.Repo, id, request with { StartedAt = null }, cancellationToken);
-        }
-        else
+        if (head.AggregateCheckRunId is not { } id)
         {
             var created = await checks.CreateCheckRunAsync(head.Repo, request, cancellationToken);
             await state.SetHeadAggregateCheckRunAsync(head.Id, created, cancellationToken);
+            await state.RecordPublishedAsync(Target(created), Digest(request), result.IsInterim, now, cancellationToken);
+            return;
+        }
+
+        var target = Target(id);
+        var last = await state.GetPublishedAsync(target, cancellationToken);
+        var digest = Digest(request);
+        switch (PublishGate.Decide(last, digest, result.IsInterim, now, PlanJob.ProgressInterval))
+        {
+            case PublishDecision.Skip:
+                return;
+            case PublishDecision.Defer:
+                var due = PublishGate.DueAt(last!, PlanJob.ProgressInterval);
+                if (await state.TryScheduleFlushAsync(target, due, now, cancellationToken))
+                {
+                    jobs.Schedule<AggregatePublisher>(p => p.PublishAsync(headId, CancellationToken.None), due - now);
+                }
+                return;
+            default:
+                await checks.UpdateCheckRunAsync(head.Repo, id, request with { StartedAt = null }, cancellationToken);
+                await state.RecordPublishedAsync(target, digest, result.IsInterim, now, cancellationToken);
+                return;
         }
     }
+
+    private static string Target(long checkRunId) => $"check-run:{checkRunId}";
+
+    private static string Digest(CheckRunRequest r) => PublishGate.Digest(
+        r.Status.ToString(), r.Conclusion?.ToString(), r.Output?.Title, r.Output?.Summary, r.Output?.Text, string.Join(',', r.Actions.Select(a => a.Identifier)));
 }

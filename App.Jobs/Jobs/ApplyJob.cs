@@ -29,6 +29,7 @@ public sealed partial class ApplyJob(
     ApplyCoordinator coordinator,
     ApplyDependencies dependencies,
     ApplyReporter reporter,
+    AggregatePublisher aggregates,
     ApplyFallback fallback,
     IOptions<EnsembleOptions> ensembleOptions,
     SecretMasker masker,
@@ -91,8 +92,8 @@ public sealed partial class ApplyJob(
                 return;
             }
 
-            await reporter.StartMergeCheckRunAsync(head, merge, run, cancellationToken);
-            await reporter.PublishCommentAsync(head, cancellationToken);
+            // The merge commit's check run appears with the first progress report (or the result): a quick apply
+            // costs GitHub one request, a slow one shows progress within PlanJob.ProgressInterval.
             await ApplyAsync(head, merge, run, cancellationToken);
         }
         catch (Exception e) when (e is not OperationCanceledException)
@@ -156,20 +157,20 @@ public sealed partial class ApplyJob(
             await mirror.CheckoutAsync(head.Repo, run.PlanSha, source, ct);
             var projectDir = run.ProjectPath == "." ? source : Path.Combine(source, run.ProjectPath);
             Directory.CreateDirectory(projectDir);
-            var progress = new Progress(reporter, time, head, merge, run, (await state.GetApplyAsync(run.Id, ct))!.MergeCheckRunId!.Value);
+            var progress = new Progress(reporter, time, head, merge, run, (await state.GetApplyAsync(run.Id, ct))?.MergeCheckRunId);
 
             async Task<TerraformResult> Terraform(string phase, IReadOnlyList<string> args, CancellationToken token)
             {
                 var header = $"$ terraform {string.Join(' ', args)}";
                 RunLog.Append(log, header);
                 progress.Line(header);
-                await progress.PublishAsync(phase, force: true, ct);
+                await progress.PublishAsync(phase, ct);
                 return await terraform.RunAsync(new TerraformInvocation(projectDir, args, home, temp), async line =>
                 {
                     var masked = runMasker.Mask(line);
                     RunLog.Append(log, masked);
                     progress.Line(masked);
-                    await progress.PublishAsync(phase, force: false, CancellationToken.None);
+                    await progress.PublishAsync(phase, CancellationToken.None);
                 }, token);
             }
 
@@ -270,6 +271,11 @@ public sealed partial class ApplyJob(
             }
 
             await reporter.PublishCommentAsync(head, ct);
+            if (!ApplyFallback.IsPostMergeHead(head, merge))
+            {
+                // The PR's aggregate turns into the apply summary ("Applying: 3 of 4 applied", then the result).
+                await aggregates.PublishAsync(head.Id, ct);
+            }
         }
         catch (Exception e) when (quiet && e is not OperationCanceledException)
         {
@@ -283,11 +289,13 @@ public sealed partial class ApplyJob(
             new MemoryStream(Encoding.UTF8.GetBytes(log.ToString()), writable: false), CancellationToken.None);
 
 
-    /// <summary>Live output on the merge commit's check run, at most every <see cref="PlanJob.ProgressInterval"/>.</summary>
-    private sealed class Progress(ApplyReporter reporter, TimeProvider time, PullRequestHead head, MergeRecord merge, ProjectRun run, long checkRunId)
+    /// <summary>Live output on the merge commit's check run, at most every <see cref="PlanJob.ProgressInterval"/>, the first one interval after the start.</summary>
+    private sealed class Progress(ApplyReporter reporter, TimeProvider time, PullRequestHead head, MergeRecord merge, ProjectRun run, long? checkRunId)
     {
         private readonly Queue<string> _tail = new();
-        private DateTimeOffset _lastPublished = DateTimeOffset.MinValue;
+        private readonly DateTimeOffset _started = time.GetUtcNow();
+        private DateTimeOffset _lastPublished = time.GetUtcNow();
+        private long? _checkRunId = checkRunId;
 
         public void Line(string line)
         {
@@ -298,16 +306,17 @@ public sealed partial class ApplyJob(
             }
         }
 
-        public async Task PublishAsync(string phase, bool force, CancellationToken ct)
+        public async Task PublishAsync(string phase, CancellationToken ct)
         {
             var now = time.GetUtcNow();
-            if (!force && now - _lastPublished < PlanJob.ProgressInterval)
+            if (now - _lastPublished < PlanJob.ProgressInterval)
             {
                 return;
             }
 
             _lastPublished = now;
-            await reporter.ProgressAsync(head, merge, run, checkRunId, phase, [.. _tail], ct);
+            var elapsed = (int)(now - _started).TotalSeconds;
+            _checkRunId = await reporter.ProgressAsync(head, merge, run, _checkRunId, $"{phase} ({elapsed} s)", [.. _tail], ct);
         }
     }
 

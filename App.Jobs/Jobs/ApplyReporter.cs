@@ -4,6 +4,7 @@ using Ensemble.Jobs.Core;
 using Ensemble.Jobs.Core.Approvals;
 using Ensemble.Jobs.GitHub;
 using Ensemble.Jobs.State;
+using Hangfire;
 
 namespace Ensemble.Jobs.Jobs;
 
@@ -12,10 +13,15 @@ namespace Ensemble.Jobs.Jobs;
 /// outcome), the project's check run on the PR head ("Applied at … by merge of #N" or the failure), and one PR
 /// comment for the whole merge, created once and edited in place.
 /// </summary>
-public sealed class ApplyReporter(IStateStore state, IGitHubChecks checks, IGitHubIssues issues, ProjectCheckRuns checkRuns, TimeProvider time)
+public sealed class ApplyReporter(
+    IStateStore state, IGitHubChecks checks, IGitHubIssues issues, ProjectCheckRuns checkRuns, IBackgroundJobClient jobs, TimeProvider time)
 {
-    /// <summary>Creates the merge commit's check run for a run, in progress, unless it has one.</summary>
-    public async Task<long> StartMergeCheckRunAsync(PullRequestHead head, MergeRecord merge, ProjectRun run, CancellationToken ct)
+    /// <summary>
+    /// The merge commit's check run of a run: created in progress with the current <paramref name="phase"/> and output
+    /// unless it has one. Applies create it at their first progress report, so a quick apply costs one request
+    /// (created when finished) and a slow one shows progress within <see cref="PlanJob.ProgressInterval"/>.
+    /// </summary>
+    public async Task<long> StartMergeCheckRunAsync(PullRequestHead head, MergeRecord merge, ProjectRun run, string phase, IReadOnlyCollection<string> tail, CancellationToken ct)
     {
         if ((await state.GetApplyAsync(run.Id, ct))?.MergeCheckRunId is { } existing)
         {
@@ -36,24 +42,39 @@ public sealed class ApplyReporter(IStateStore state, IGitHubChecks checks, IGitH
             Status = CheckStatus.InProgress,
             ExternalId = ApplyExternalId(head, merge, run),
             StartedAt = time.GetUtcNow(),
-            Output = new CheckRunOutput("Applying…", $"Verifying and applying the plan approved in #{head.Number} (commit `{Short(run.PlanSha)}`)."),
+            Output = ProgressOutput(head, run, phase, tail),
         }, ct);
         await state.SetApplyCheckRunAsync(run.Id, id, ct);
         return id;
     }
 
-    /// <summary>Live output on the merge commit's check run while terraform applies.</summary>
-    public Task ProgressAsync(PullRequestHead head, MergeRecord merge, ProjectRun run, long checkRunId, string phase, IReadOnlyCollection<string> tail, CancellationToken ct) =>
-        checks.UpdateCheckRunAsync(head.Repo, checkRunId, new CheckRunRequest
+    /// <summary>Live output on the merge commit's check run while terraform applies; creates the check run the first time.</summary>
+    public async Task<long> ProgressAsync(PullRequestHead head, MergeRecord merge, ProjectRun run, long? checkRunId, string phase, IReadOnlyCollection<string> tail, CancellationToken ct)
+    {
+        if (checkRunId is not { } id)
+        {
+            id = await StartMergeCheckRunAsync(head, merge, run, phase, tail, ct);
+            if (id != run.CheckRunId)
+            {
+                return id; // created showing this progress; a post-merge plan's own check run still needs the update
+            }
+        }
+
+        await checks.UpdateCheckRunAsync(head.Repo, id, new CheckRunRequest
         {
             Name = AggregateStatus.ProjectCheckName(run.ProjectPath),
             HeadSha = merge.MergeSha,
             Status = CheckStatus.InProgress,
             ExternalId = ApplyExternalId(head, merge, run),
-            Output = new CheckRunOutput($"{phase}…",
-                $"**{phase}** for the plan approved in #{head.Number} (commit `{Short(run.PlanSha)}`).",
-                tail.Count == 0 ? null : Fenced("Latest output:", string.Join('\n', tail))),
+            Output = ProgressOutput(head, run, phase, tail),
         }, ct);
+        return id;
+    }
+
+    private static CheckRunOutput ProgressOutput(PullRequestHead head, ProjectRun run, string phase, IReadOnlyCollection<string> tail) =>
+        new($"{phase}…",
+            $"**{phase}** for the plan approved in #{head.Number} (commit `{Short(run.PlanSha)}`).",
+            tail.Count == 0 ? null : Fenced("Latest output:", string.Join('\n', tail)));
 
     /// <summary>Shows a finished apply (any outcome) on both check runs.</summary>
     public async Task FinishAsync(PullRequestHead head, MergeRecord merge, ProjectRun run, ApplyOutcome outcome, string message, string? logTail, CancellationToken ct)
@@ -158,16 +179,51 @@ public sealed class ApplyReporter(IStateStore state, IGitHubChecks checks, IGitH
         }
 
         var body = RenderComment(head.Number, merge.MergeSha, rows);
-        if (merge.CommentId is { } commentId)
-        {
-            await issues.UpdateCommentAsync(head.Repo, commentId, body, ct);
-        }
-        else
+        var now = time.GetUtcNow();
+        var digest = PublishGate.Digest(body);
+        // While applies are still running the comment is interim (edited at most every few seconds, the latest view
+        // following); a failure or the last result is shown at once.
+        var interim = rows.Any(r => r.Run.Status is RunStatus.Approved or RunStatus.Applying or RunStatus.Queued or RunStatus.Planning)
+            && !rows.Any(r => r.Run.Status is RunStatus.ApplyFailed or RunStatus.Failed);
+        if (merge.CommentId is not { } commentId)
         {
             var created = await issues.CreateCommentAsync(head.Repo, head.Number, body, ct);
             await state.SetMergeCommentAsync(merge.Id, created, ct);
+            await state.RecordPublishedAsync(CommentTarget(created), digest, interim, now, ct);
+            return;
+        }
+
+        var target = CommentTarget(commentId);
+        var last = await state.GetPublishedAsync(target, ct);
+        switch (PublishGate.Decide(last, digest, interim, now, PlanJob.ProgressInterval))
+        {
+            case PublishDecision.Skip:
+                return;
+            case PublishDecision.Defer:
+                var due = PublishGate.DueAt(last!, PlanJob.ProgressInterval);
+                if (await state.TryScheduleFlushAsync(target, due, now, ct))
+                {
+                    var headId = merged.Id;
+                    jobs.Schedule<ApplyReporter>(r => r.PublishCommentAsync(headId, CancellationToken.None), due - now);
+                }
+                return;
+            default:
+                await issues.UpdateCommentAsync(head.Repo, commentId, body, ct);
+                await state.RecordPublishedAsync(target, digest, interim, now, ct);
+                return;
         }
     }
+
+    /// <summary>The scheduled catch-up of a deferred comment update.</summary>
+    public async Task PublishCommentAsync(long headId, CancellationToken ct)
+    {
+        if (await state.GetHeadAsync(headId, ct) is { } head)
+        {
+            await PublishCommentAsync(head, ct);
+        }
+    }
+
+    private static string CommentTarget(long commentId) => $"comment:{commentId}";
 
     /// <param name="PostMerge">A plan of the merge commit (post-merge approval), not the PR's own plan.</param>
     public sealed record ApplyRow(ProjectRun Run, ApplyRecord? Apply, bool PostMerge = false);

@@ -37,6 +37,9 @@ public sealed partial class PlanJob(
     /// <summary>How often a running plan's check run is updated with its latest output (GitHub rate limits).</summary>
     public static TimeSpan ProgressInterval { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>A project lock not taken within this long is shown on the check run as what the plan waits for.</summary>
+    private static readonly TimeSpan LockNoticeDelay = TimeSpan.FromSeconds(1);
+
     [AutomaticRetry(Attempts = 3)]
     public async Task RunAsync(long runId, CancellationToken jobCancellation)
     {
@@ -73,7 +76,7 @@ public sealed partial class PlanJob(
         run = (await state.GetRunAsync(run.Id, cancellationToken))!;
         var started = time.GetUtcNow();
         var progress = new Progress(checks, time, head, run, started, retried);
-        await progress.PublishAsync("Preparing a clean workspace", force: true, cancellationToken);
+        await progress.PublishAsync("Preparing a clean workspace", force: false, cancellationToken);
         await aggregates.PublishAsync(head.Id, cancellationToken);
 
         var workspace = Path.Combine(Path.GetFullPath(ensembleOptions.Value.WorkDirectory), "workspaces", $"run-{run.Id}-{run.Attempts}");
@@ -123,7 +126,7 @@ public sealed partial class PlanJob(
                 RunLog.Append(log, header);
                 progress.Phase = phase;
                 progress.Line(header);
-                await progress.PublishAsync(phase, force: true, cancellationToken);
+                await progress.PublishAsync(phase, force: false, cancellationToken);
                 return await terraform.RunAsync(new TerraformInvocation(projectDir, args, home, temp) { Tool = tool.Tool }, async line =>
                 {
                     var masked = runMasker.Mask(line);
@@ -141,8 +144,13 @@ public sealed partial class PlanJob(
 
             // One run at a time per project state, across pull requests and workers (terraform's own lock would fail
             // the second run instead of letting it wait its turn).
-            await progress.PublishAsync("Waiting for another run of this project to finish", force: true, cancellationToken);
-            await using var projectLock = await state.LockProjectAsync(head.Repo, run.ProjectPath, cancellationToken);
+            var locking = state.LockProjectAsync(head.Repo, run.ProjectPath, cancellationToken);
+            if (await Task.WhenAny(locking, Task.Delay(LockNoticeDelay, cancellationToken)) != locking)
+            {
+                await progress.PublishAsync("Waiting for another run of this project to finish", force: true, cancellationToken);
+            }
+
+            await using var projectLock = await locking;
 
             var init = await Terraform("Running terraform init", ["init", "-input=false", "-no-color"]);
             if (init.ExitCode != 0)
@@ -334,7 +342,9 @@ public sealed partial class PlanJob(
     private sealed class Progress(IGitHubChecks checks, TimeProvider time, PullRequestHead head, ProjectRun run, DateTimeOffset started, bool retried)
     {
         private readonly Queue<string> _tail = new();
-        private DateTimeOffset _lastPublished = DateTimeOffset.MinValue;
+        // The check run already shows "queued": a plan that finishes within one interval goes straight from queued to its
+        // result (API economy), a slow one shows progress from then on. A retried run says so at once.
+        private DateTimeOffset _lastPublished = retried || run.Attempts > 1 ? DateTimeOffset.MinValue : started;
 
         public string Phase { get; set; } = "";
 

@@ -110,6 +110,17 @@ public interface IStateStore
 
     /// <summary>The check run <c>ensemble: &lt;project&gt;</c> on the merge commit that shows this apply.</summary>
     Task SetApplyCheckRunAsync(long runId, long checkRunId, CancellationToken cancellationToken = default);
+
+    /// <summary>What was last shown on <paramref name="target"/> (a check run or comment), or null when nothing was.</summary>
+    Task<PublishedMemo?> GetPublishedAsync(string target, CancellationToken cancellationToken = default);
+
+    Task RecordPublishedAsync(string target, string digest, bool interim, DateTimeOffset at, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Marks a catch-up publish of <paramref name="target"/> as due at <paramref name="due"/>. True when the caller should
+    /// schedule it: none is pending (or the pending one is overdue, so it was lost).
+    /// </summary>
+    Task<bool> TryScheduleFlushAsync(string target, DateTimeOffset due, DateTimeOffset now, CancellationToken cancellationToken = default);
 }
 
 /// <summary>The fields a transition sets. Null fields are left as they are.</summary>

@@ -198,6 +198,17 @@ public sealed class SqlStateStore : IStateStore, IAsyncDisposable
             finished_at BIGINT NULL
         );
         """,
+        // 5. What was last shown on GitHub per check run / comment, so unchanged or too-frequent updates are not sent
+        // again (API economy, docs/benchmarks.md); flush_due marks a scheduled catch-up publish.
+        """
+        CREATE TABLE published (
+            target TEXT PRIMARY KEY,
+            digest TEXT NOT NULL,
+            interim INTEGER NOT NULL,
+            published_at BIGINT NOT NULL,
+            flush_due BIGINT NULL
+        );
+        """,
     ];
 
     public async Task MigrateAsync(CancellationToken cancellationToken = default)
@@ -718,4 +729,20 @@ public sealed class SqlStateStore : IStateStore, IAsyncDisposable
 
     public Task SetApplyCheckRunAsync(long runId, long checkRunId, CancellationToken cancellationToken = default) =>
         ExecuteAsync("UPDATE applies SET merge_check_run_id = @c WHERE run_id = @id;", cancellationToken, ("@id", runId), ("@c", checkRunId));
+
+    // ---- what was last published ---------------------------------------------------------------------------------
+
+    public async Task<PublishedMemo?> GetPublishedAsync(string target, CancellationToken cancellationToken = default) =>
+        (await QueryAsync("SELECT digest, interim, published_at, flush_due FROM published WHERE target = @t;",
+            r => new PublishedMemo(r.GetString(0), r.GetInt32(1) != 0, FromMs(r, 2)!.Value, FromMs(r, 3)), cancellationToken, ("@t", target))).SingleOrDefault();
+
+    public Task RecordPublishedAsync(string target, string digest, bool interim, DateTimeOffset at, CancellationToken cancellationToken = default) =>
+        ExecuteAsync("""
+            INSERT INTO published (target, digest, interim, published_at) VALUES (@t, @d, @i, @at)
+            ON CONFLICT (target) DO UPDATE SET digest = excluded.digest, interim = excluded.interim, published_at = excluded.published_at;
+            """, cancellationToken, ("@t", target), ("@d", digest), ("@i", interim ? 1 : 0), ("@at", Ms(at)));
+
+    public async Task<bool> TryScheduleFlushAsync(string target, DateTimeOffset due, DateTimeOffset now, CancellationToken cancellationToken = default) =>
+        await ExecuteAsync("UPDATE published SET flush_due = @due WHERE target = @t AND (flush_due IS NULL OR flush_due < @now);",
+            cancellationToken, ("@t", target), ("@due", Ms(due)), ("@now", Ms(now))) == 1;
 }

@@ -161,3 +161,6 @@ public static class ApplyOutcomeNames
         _ => throw new FormatException($"Unknown apply outcome '{s}' in the database."),
     };
 }
+
+/// <summary>What was last published to one GitHub object: a digest of its content, whether it was an interim view.</summary>
+public sealed record PublishedMemo(string Digest, bool Interim, DateTimeOffset PublishedAt, DateTimeOffset? FlushDue);

@@ -81,4 +81,46 @@ public sealed class AggregateStatusTests
         Assert.NotEqual(CheckStatus.Completed, result.Status);
         Assert.Null(result.Conclusion);
     }
+
+    [Fact]
+    public void Compute_AfterMergeAppliesUnderWay_PassingInterimApplyingView()
+    {
+        var result = AggregateStatus.Compute(HeadStatus.Discovered,
+            [P("a", RunStatus.Applied), P("b", RunStatus.Applying), P("c", RunStatus.Approved), P("d", RunStatus.NoChanges)], null);
+
+        Assert.Equal(CheckConclusion.Success, result.Conclusion);
+        Assert.Equal("Applying: 1 of 3 projects applied", result.Output.Title);
+        Assert.True(result.IsInterim);
+        Assert.Contains("✅ applied", result.Output.Summary, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Compute_AfterMergeOneApplyFailed_FailureAtOnceEvenWhileOthersRun()
+    {
+        var result = AggregateStatus.Compute(HeadStatus.Discovered,
+            [P("a", RunStatus.ApplyFailed), P("b", RunStatus.Applying), P("c", RunStatus.Applied)], null);
+
+        Assert.Equal(CheckConclusion.Failure, result.Conclusion);
+        Assert.Equal("1 apply failed", result.Output.Title);
+        Assert.Contains("1 of 3 projects applied, 1 failed, 1 still applying", result.Output.Summary, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Compute_AfterMergeAllApplied_FinalSuccess()
+    {
+        var result = AggregateStatus.Compute(HeadStatus.Discovered, [P("a", RunStatus.Applied), P("b", RunStatus.Applied)], null);
+
+        Assert.Equal(CheckConclusion.Success, result.Conclusion);
+        Assert.Equal("All 2 projects applied", result.Output.Title);
+        Assert.False(result.IsInterim);
+    }
+
+    [Fact]
+    public void Compute_BeforeMergeAllApproved_FinalNotInterim()
+    {
+        var result = AggregateStatus.Compute(HeadStatus.Discovered, [P("a", RunStatus.Approved)], null);
+
+        Assert.False(result.IsInterim);
+        Assert.True(AggregateStatus.Compute(HeadStatus.Discovered, [P("a", RunStatus.Planning)], null).IsInterim);
+    }
 }

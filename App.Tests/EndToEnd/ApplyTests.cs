@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using System.Text.Json.Nodes;
 using Amazon.S3.Model;
 using Ensemble.Jobs.Artifacts;
@@ -6,13 +7,14 @@ using Ensemble.Jobs.Core.Approvals;
 using Ensemble.Jobs.Jobs;
 using Ensemble.Jobs.State;
 using Ensemble.Tests.Infrastructure;
+using Xunit.Abstractions;
 
 namespace Ensemble.Tests.EndToEnd;
 
 /// <summary>Apply after merge, end to end: approve → merge → verify → terraform apply → check runs and one comment.</summary>
 [Collection(EndToEndCollection.Name)]
 [Trait("Category", Categories.Integration)]
-public sealed class ApplyTests(PostgresFixture postgres, S3Fixture s3) : IClassFixture<PostgresFixture>, IClassFixture<S3Fixture>, IAsyncLifetime
+public sealed class ApplyTests(PostgresFixture postgres, S3Fixture s3, ITestOutputHelper output) : IClassFixture<PostgresFixture>, IClassFixture<S3Fixture>, IAsyncLifetime
 {
     private const int Number = 12;
     private const string Approver = "bob";
@@ -162,7 +164,6 @@ public sealed class ApplyTests(PostgresFixture postgres, S3Fixture s3) : IClassF
         Assert.Equal("success", applied.Conclusion);
         Assert.Contains("Applied", applied.Title, StringComparison.Ordinal);
         Assert.Contains("Apply complete! Resources: 2 added", applied.Text, StringComparison.Ordinal);
-        Assert.Contains(applied.History, h => h.Status == "in_progress");
 
         var state = ReadState("envs/dev");
         Assert.NotNull(state);
@@ -195,6 +196,30 @@ public sealed class ApplyTests(PostgresFixture postgres, S3Fixture s3) : IClassF
 
         Assert.Empty(_app.GitHub.Unexpected);
         Ensemble.Tests.GitHub.OpenApiContract.AssertAllValid(_app.GitHub.Server);
+    }
+
+    [Fact]
+    public async Task Merge_SlowApply_ProgressShownOnTheMergeCommitBeforeTheResult()
+    {
+        var repo = _app.CreateRepository();
+        repo.Write("envs/dev/main.tf", Project("envs/dev", Thing("dev")));
+        var @base = repo.Commit("one project");
+        repo.Checkout("feature", create: true);
+        repo.Write("envs/dev/main.tf", Project("envs/dev", Thing("dev") + "resource \"sim_slow\" \"wait\" {\n  apply_seconds = 12\n}\n"));
+        var pr = new Pr(repo, @base, repo.Commit("a slow create"));
+        repo.SetPullRef(Number, pr.Head);
+        await _app.SendWebhookAsync("pull_request", EnsembleTestApp.PullRequestPayload("opened", repo, Number, pr.Base, pr.Head));
+        await _app.GitHub.WaitUntilAsync(g => g.Latest("ensemble: envs/dev", pr.Head) is { Conclusion: "action_required" }, Patience, "the plan");
+        await ApproveAsync(pr, "envs/dev");
+
+        var mergeSha = Merge(pr);
+        await _app.SendWebhookAsync("pull_request", ClosedPayload(pr, merged: true, mergeSha));
+
+        await _app.GitHub.WaitUntilAsync(g => g.Latest("ensemble: envs/dev", mergeSha) is { Status: "in_progress" } c
+            && (c.Text ?? "").Contains("Still creating...", StringComparison.Ordinal), Patience, "apply progress on the merge commit");
+        var running = _app.GitHub.Latest("ensemble: envs/dev", mergeSha)!;
+        Assert.Contains("terraform apply", running.Title, StringComparison.Ordinal);
+        Assert.Equal("success", (await WaitForApplyCheckRunAsync(mergeSha)).Conclusion);
     }
 
     [Fact]
@@ -386,5 +411,82 @@ public sealed class ApplyTests(PostgresFixture postgres, S3Fixture s3) : IClassF
         Assert.Empty(_app.GitHub.Comments);
         var head = (await state.ListHeadsAsync(pr.Ref, Number)).Single();
         Assert.Null(await state.GetMergeByHeadAsync(head.Id));
+    }
+
+    /// <summary>
+    /// API economy (issue #5): a full cycle — open → plan N projects → approve each → merge → apply — sends at most
+    /// 6N + 15 requests to GitHub. The figure and its breakdown are in docs/benchmarks.md ("GitHub API economy").
+    /// </summary>
+    [Fact]
+    public async Task FullCycle_FourProjects_AtMostSixRequestsPerProjectPlusFifteen()
+    {
+        const int n = 4;
+        var projects = Enumerable.Range(1, n).Select(i => $"envs/p{i}").ToList();
+        var repo = _app.CreateRepository();
+        foreach (var p in projects)
+        {
+            repo.Write($"{p}/main.tf", Project(p, Thing("base")));
+        }
+
+        var @base = repo.Commit("four projects");
+        repo.Checkout("feature", create: true);
+        foreach (var p in projects)
+        {
+            repo.Write($"{p}/main.tf", Project(p, Thing("base") + Thing("more")));
+        }
+
+        var pr = new Pr(repo, @base, repo.Commit("grow all four"));
+        repo.SetPullRef(Number, pr.Head);
+        var before = _app.GitHub.RequestCount;
+
+        // Progress reports depend on how long terraform takes (at most one per interval per running job); this counts
+        // what a cycle costs apart from them, so the figure does not depend on how busy the machine is.
+        var interval = PlanJob.ProgressInterval;
+        PlanJob.ProgressInterval = TimeSpan.FromMinutes(2);
+        try
+        {
+            await RunFullCycleAsync(pr, projects);
+        }
+        finally
+        {
+            PlanJob.ProgressInterval = interval;
+        }
+
+        var requests = _app.GitHub.Requests.Skip(before).ToList();
+        var breakdown = string.Join('\n', requests.GroupBy(r => r).OrderByDescending(g => g.Count()).Select(g => $"{g.Count(),4} {g.Key}"));
+        var perCheckRun = string.Join('\n', _app.GitHub.CheckRuns.Select(c =>
+            $"{c.Name} on {c.HeadSha[..7]}: {string.Join(" → ", c.History.Select(h => $"{h.Status} '{h.Title}'"))}"));
+        var report = $"{requests.Count} requests for {n} projects (limit {6 * n + 15}):\n{breakdown}\n{perCheckRun}";
+        output.WriteLine(report);
+        Assert.True(requests.Count <= 6 * n + 15, report);
+        Assert.Empty(_app.GitHub.Unexpected);
+        foreach (var p in projects)
+        {
+            Assert.Equal(1, ReadState(p)!["serial"]!.GetValue<long>());
+        }
+    }
+
+    private async Task RunFullCycleAsync(Pr pr, IReadOnlyList<string> projects)
+    {
+        await _app.SendWebhookAsync("pull_request", EnsembleTestApp.PullRequestPayload("opened", pr.Repo, Number, pr.Base, pr.Head));
+        await _app.GitHub.WaitUntilAsync(g => g.Latest(AggregateStatus.CheckName, pr.Head) is { Conclusion: "action_required" }, Patience, "every plan");
+        foreach (var p in projects)
+        {
+            await ApproveAsync(pr, p);
+        }
+
+        await _app.GitHub.WaitUntilAsync(g => g.Latest(AggregateStatus.CheckName, pr.Head) is { Conclusion: "success" }, Patience, "the aggregate after the approvals");
+        var mergeSha = Merge(pr);
+        await _app.SendWebhookAsync("pull_request", ClosedPayload(pr, merged: true, mergeSha));
+        foreach (var p in projects)
+        {
+            Assert.Equal("success", (await WaitForApplyCheckRunAsync(mergeSha, p)).Conclusion);
+        }
+
+        await _app.GitHub.WaitUntilAsync(g => g.Comments.Count == 1 && Regex.Count(g.Comments[0].Body, "✅ applied") == projects.Count,
+            Patience, "the comment with every apply");
+        await _app.GitHub.WaitUntilAsync(g => g.Latest(AggregateStatus.CheckName, pr.Head)?.Title?.StartsWith("All 4 projects applied", StringComparison.Ordinal) == true,
+            Patience, "the aggregate after the applies");
+        await _app.GitHub.WaitUntilQuietAsync(TimeSpan.FromSeconds(2), Patience);
     }
 }

@@ -14,7 +14,7 @@ namespace Ensemble.Tests.EndToEnd;
 /// GitHub as Ensemble sees it, on WireMock: installation tokens, check runs (kept as GitHub would show them, with
 /// every state they went through), permissions and comments. Unknown requests answer 404 and are listed.
 /// </summary>
-public sealed class FakeGitHub : IDisposable
+public sealed partial class FakeGitHub : IDisposable
 {
     public const string InstallationToken = "ghs_e2eInstallationToken0123456789";
 
@@ -47,6 +47,36 @@ public sealed class FakeGitHub : IDisposable
         CheckRuns.LastOrDefault(c => c.Name == name && c.HeadSha == headSha);
 
     public int RequestCount => Server.LogEntries.Count();
+
+    /// <summary>Every request so far, oldest first, as "METHOD /path" with numbers replaced by <c>{n}</c> (for counting by kind).</summary>
+    public IReadOnlyList<string> Requests =>
+        [.. Server.LogEntries.OrderBy(e => e.RequestMessage.DateTime).Select(e => $"{e.RequestMessage.Method} {NumberPattern().Replace(e.RequestMessage.AbsolutePath, "{n}")}")];
+
+    /// <summary>Waits until no request has arrived for <paramref name="quiet"/> (the app has finished what it was doing).</summary>
+    public async Task WaitUntilQuietAsync(TimeSpan quiet, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        var count = RequestCount;
+        var since = DateTime.UtcNow;
+        while (DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(100);
+            if (RequestCount != count)
+            {
+                count = RequestCount;
+                since = DateTime.UtcNow;
+            }
+            else if (DateTime.UtcNow - since >= quiet)
+            {
+                return;
+            }
+        }
+
+        throw new TimeoutException($"GitHub never went quiet for {quiet.TotalSeconds:0.#} s within {timeout.TotalSeconds:0} s.");
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex("(?<=/)[0-9]+(?=/|$)")]
+    private static partial System.Text.RegularExpressions.Regex NumberPattern();
 
     /// <summary>Pull-request comments as GitHub would show them now, oldest first.</summary>
     public IReadOnlyList<CommentView> Comments => [.. _comments.Values.OrderBy(c => c.Id)];

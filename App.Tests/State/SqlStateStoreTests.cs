@@ -44,6 +44,31 @@ public abstract class SqlStateStoreContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Published_RecordedReadBackAndReplaced()
+    {
+        Assert.Null(await Store.GetPublishedAsync("check-run:7"));
+
+        await Store.RecordPublishedAsync("check-run:7", "d1", interim: true, T0);
+        Assert.Equal(new PublishedMemo("d1", true, T0, null), await Store.GetPublishedAsync("check-run:7"));
+
+        await Store.RecordPublishedAsync("check-run:7", "d2", interim: false, T0.AddSeconds(3));
+        Assert.Equal(new PublishedMemo("d2", false, T0.AddSeconds(3), null), await Store.GetPublishedAsync("check-run:7"));
+        Assert.Null(await Store.GetPublishedAsync("comment:7"));
+    }
+
+    [Fact]
+    public async Task TryScheduleFlush_OnceWhilePending_AgainWhenOverdue()
+    {
+        await Store.RecordPublishedAsync("comment:9", "d1", interim: true, T0);
+
+        Assert.True(await Store.TryScheduleFlushAsync("comment:9", T0.AddSeconds(5), T0.AddSeconds(1)));
+        Assert.False(await Store.TryScheduleFlushAsync("comment:9", T0.AddSeconds(5), T0.AddSeconds(2)));
+        // The scheduled catch-up never came (lost with an in-memory queue): the next deferral schedules another.
+        Assert.True(await Store.TryScheduleFlushAsync("comment:9", T0.AddSeconds(12), T0.AddSeconds(10)));
+        Assert.False(await Store.TryScheduleFlushAsync("comment:unknown", T0.AddSeconds(5), T0));
+    }
+
+    [Fact]
     public async Task MigrateAsync_RunTwice_KeepsData()
     {
         await Store.RecordDeliveryAsync(D("d-1"));

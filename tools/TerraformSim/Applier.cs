@@ -48,7 +48,16 @@ public sealed class Applier(TextWriter output)
                 else
                 {
                     output.WriteLine($"{c.Address}: Creating...");
-                    output.WriteLine($"{c.Address}: Creation complete after 0s [id={id}]");
+                    var seconds = c.Type == SimTypes.Slow && attributes["apply_seconds"] is JsonValue s && s.TryGetValue(out double value) ? (int)value : 0;
+                    for (var elapsed = 1; elapsed <= seconds; elapsed++)
+                    {
+                        // Like the real CLI, which reports a long create every 10 s.
+                        Thread.Sleep(TimeSpan.FromSeconds(1));
+                        output.WriteLine($"{c.Address}: Still creating... [{elapsed}s elapsed]");
+                        output.Flush();
+                    }
+
+                    output.WriteLine($"{c.Address}: Creation complete after {seconds}s [id={id}]");
                     added++;
                 }
 
