@@ -1,11 +1,8 @@
 using System.Text;
-using Ensemble.Jobs.Artifacts;
 using Ensemble.Jobs.Core;
-using Ensemble.Jobs.Git;
 using Ensemble.Jobs.GitHub;
 using Ensemble.Jobs.Plans;
 using Ensemble.Jobs.State;
-using Ensemble.Jobs.Terraform;
 using Hangfire;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
