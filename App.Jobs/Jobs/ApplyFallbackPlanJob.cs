@@ -1,12 +1,8 @@
-using System.Text;
-using Ensemble.Jobs.Artifacts;
 using Ensemble.Jobs.Core;
 using Ensemble.Jobs.Core.Approvals;
-using Ensemble.Jobs.Git;
 using Ensemble.Jobs.GitHub;
 using Ensemble.Jobs.Plans;
 using Ensemble.Jobs.State;
-using Ensemble.Jobs.Terraform;
 using Hangfire;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -20,14 +16,12 @@ namespace Ensemble.Jobs.Jobs;
 /// </summary>
 public sealed partial class ApplyFallbackPlanJob(
     IStateStore state,
-    GitMirror mirror,
-    IInstallationTokenSource tokens,
     IGitHubChecks checks,
-    IArtifactStore artifacts,
-    ITerraformRunner terraform,
+    PlanExecution execution,
+    RepositoryRunSlots slots,
+    IBackgroundJobClient jobs,
     ApplyReporter reporter,
     IOptions<EnsembleOptions> ensembleOptions,
-    SecretMasker masker,
     TimeProvider time,
     ILogger<ApplyFallbackPlanJob> logger)
 {
@@ -42,6 +36,28 @@ public sealed partial class ApplyFallbackPlanJob(
         }
 
         var started = new RunEvent.PlanStarted();
+        if (!RunStateMachine.SourcesOf(started).Contains(run.Status))
+        {
+            return;
+        }
+
+        // The repository's cap holds for post-merge plans too; without a slot the worker goes back to other work.
+        var limit = ensembleOptions.Value.MaxRunsPerRepository;
+        await using var slot = await slots.TryAcquireAsync(head.Repo, limit, cancellationToken);
+        if (slot is null)
+        {
+            if (slots.FirstWait(run.Id))
+            {
+                var waiting = RepositoryRunSlots.WaitingText(limit, limit);
+                await ShowAsync(head, run, CheckStatus.Queued, null, new CheckRunOutput(waiting,
+                    $"{waiting}. The post-merge plan of `{run.ProjectPath}` starts when one of them finishes."), [], cancellationToken);
+            }
+
+            RepositoryRunSlots.TryAgainLater<ApplyFallbackPlanJob>(jobs, job => job.RunAsync(run.Id, CancellationToken.None));
+            return;
+        }
+
+        slots.Started(run.Id);
         if (!await state.TransitionRunAsync(run.Id, RunStateMachine.SourcesOf(started),
                 new RunUpdate(RunStateMachine.TargetOf(started), time.GetUtcNow()) { IncrementAttempts = true, SetStarted = true }, cancellationToken))
         {
@@ -53,98 +69,28 @@ public sealed partial class ApplyFallbackPlanJob(
             ["Repository"] = head.Repo.FullName, ["PullRequest"] = head.Number, ["Project"] = run.ProjectPath, ["RunId"] = run.Id,
         });
         run = (await state.GetRunAsync(run.Id, cancellationToken))!;
-        var workspace = Path.Combine(Path.GetFullPath(ensembleOptions.Value.WorkDirectory), "workspaces", $"postmerge-{run.Id}-{run.Attempts}");
-        var log = new StringBuilder();
         try
         {
-            if (Directory.Exists(workspace))
-            {
-                Directory.Delete(workspace, recursive: true);
-            }
-
-            var source = Path.Combine(workspace, "src");
-            var home = Path.Combine(workspace, "home");
-            var temp = Path.Combine(workspace, "tmp");
-            var output = Path.Combine(workspace, "out");
-            Directory.CreateDirectory(home);
-            Directory.CreateDirectory(temp);
-            Directory.CreateDirectory(output);
             await ShowAsync(head, run, CheckStatus.InProgress, null, new CheckRunOutput("Planning the merge commit…",
                 $"Post-merge plan of `{run.ProjectPath}` at `{run.PlanSha[..7]}`. {run.Reasons}"), [], cancellationToken);
 
-            var token = await tokens.GetTokenAsync(head.Repo.InstallationId, cancellationToken);
-            var runMasker = masker.With([token]);
-            await mirror.FetchAsync(head.Repo, token, [$"refs/heads/{head.BaseRef}"], [run.PlanSha], cancellationToken);
-            await mirror.CheckoutAsync(head.Repo, run.PlanSha, source, cancellationToken);
-            var projectDir = run.ProjectPath == "." ? source : Path.Combine(source, run.ProjectPath);
-            if (!Directory.Exists(projectDir))
+            // The configured terraform as it is (no per-project version): the apply of this plan runs that one too.
+            var outcome = await execution.RunAsync(
+                new PlanRequest(head.Repo, head.Number, head.HeadSha, run.ProjectPath, run.PlanSha, Destroy: false,
+                    [$"refs/heads/{head.BaseRef}"], $"postmerge-{run.Id}-{run.Attempts}") { ResolveVersion = false },
+                IPlanProgress.None, cancellationToken);
+            if (outcome.Plan is not { } document)
             {
-                await FailAsync(head, run, "checkout", $"The project directory `{run.ProjectPath}` does not exist in the merge commit.", cancellationToken);
+                await FailAsync(head, run, outcome.FailedStep!, outcome.FailureText!, cancellationToken);
                 return;
             }
 
-            async Task<TerraformResult> Terraform(IReadOnlyList<string> args, Func<string, ValueTask>? capture = null)
-            {
-                RunLog.Append(log, $"$ terraform {string.Join(' ', args)}");
-                return await terraform.RunAsync(new TerraformInvocation(projectDir, args, home, temp), async line =>
-                {
-                    if (capture is not null)
-                    {
-                        await capture(line);
-                        return;
-                    }
-
-                    RunLog.Append(log, runMasker.Mask(line));
-                }, cancellationToken);
-            }
-
-            if ((await Terraform(["init", "-input=false", "-no-color"])).ExitCode != 0)
-            {
-                await FailAsync(head, run, "init", log.ToString(), cancellationToken);
-                return;
-            }
-
-            var planFile = Path.Combine(output, "plan.tfplan");
-            if ((await Terraform(["plan", "-input=false", "-no-color", "-detailed-exitcode", $"-out={planFile}"])).ExitCode is not (0 or 2))
-            {
-                await FailAsync(head, run, "plan", log.ToString(), cancellationToken);
-                return;
-            }
-
-            var json = new MemoryStream();
-            var writer = new StreamWriter(json, new UTF8Encoding(false)) { NewLine = "\n" };
-            var show = await Terraform(["show", "-json", "-no-color", planFile], async line => await writer.WriteLineAsync(line));
-            await writer.FlushAsync(cancellationToken);
-            if (show.ExitCode != 0)
-            {
-                await FailAsync(head, run, "show", log.ToString(), cancellationToken);
-                return;
-            }
-
-            string Key(string name) => ArtifactKeys.For(head.Repo, head.Number, run.ProjectPath, head.HeadSha, name);
-            string planSha256;
-            await using (var planStream = File.OpenRead(planFile))
-            {
-                planSha256 = await artifacts.PutAsync(Key(ArtifactKeys.PlanFile), planStream, cancellationToken);
-            }
-
-            var jsonBytes = json.ToArray();
-            await artifacts.PutAsync(Key(ArtifactKeys.PlanJson), new MemoryStream(jsonBytes, writable: false), cancellationToken);
-            await artifacts.PutAsync(Key(ArtifactKeys.PlanLog), new MemoryStream(Encoding.UTF8.GetBytes(log.ToString()), writable: false), cancellationToken);
-            var parsed = PlanDocument.Parse(jsonBytes);
-            if (parsed.Plan is not { } document)
-            {
-                RunLog.Append(log, $"Ensemble could not read terraform's plan JSON: {parsed.Error}");
-                await FailAsync(head, run, "show", log.ToString(), cancellationToken);
-                return;
-            }
-
-            var summary = PlanSummary.From(document);
-            var finished = new RunEvent.PlanFinished(summary.HasChanges, PlanFingerprint.Compute(document));
+            var summary = outcome.Summary!;
+            var finished = new RunEvent.PlanFinished(summary.HasChanges, outcome.Fingerprint!);
             if (!await state.TransitionRunAsync(run.Id, RunStateMachine.SourcesOf(finished),
                     new RunUpdate(RunStateMachine.TargetOf(finished), time.GetUtcNow())
                     {
-                        SetFinished = true, PlanSha256 = planSha256, Fingerprint = finished.Fingerprint, Summary = PlanJob.CountsLine(summary),
+                        SetFinished = true, PlanSha256 = outcome.PlanSha256, Fingerprint = finished.Fingerprint, Summary = PlanJob.CountsLine(summary),
                     }, cancellationToken))
             {
                 return;
@@ -162,17 +108,6 @@ public sealed partial class ApplyFallbackPlanJob(
         finally
         {
             await reporter.PublishCommentAsync(head, CancellationToken.None);
-            try
-            {
-                if (Directory.Exists(workspace))
-                {
-                    Directory.Delete(workspace, recursive: true);
-                }
-            }
-            catch (IOException)
-            {
-                // A leftover workspace is harmless: every attempt uses its own directory.
-            }
         }
     }
 
@@ -185,9 +120,8 @@ public sealed partial class ApplyFallbackPlanJob(
             return;
         }
 
-        var tail = logText.Length <= 30_000 ? logText : logText[^30_000..];
         await ShowAsync(head, run, CheckStatus.Completed, CheckConclusion.Failure,
-            PlanRenderer.RenderFailure(run.ProjectPath, step, tail, "a new pull request that fixes the project"), [], ct);
+            PlanRenderer.RenderFailure(run.ProjectPath, step, logText, "a new pull request that fixes the project"), [], ct);
         LogFailed(logger, step);
     }
 

@@ -17,6 +17,18 @@ public sealed class EnsembleOptions
     /// <summary>Hangfire worker threads in this process (terraform runs in parallel up to this many).</summary>
     public int Workers { get; set; } = Math.Max(2, Environment.ProcessorCount * 2);
 
+    /// <summary>
+    /// Terraform runs of one repository at a time, across all workers (plans and post-merge plans); 0 = no cap. Keeps a
+    /// monorepo's huge pull request from taking every worker from the other repositories.
+    /// </summary>
+    public int MaxRunsPerRepository { get; set; } = 8;
+
+    /// <summary>
+    /// How long a job of a worker that stopped answering stays invisible before another worker takes it over (Hangfire's
+    /// sliding invisibility timeout: a live worker keeps extending it, so long plans are not affected).
+    /// </summary>
+    public TimeSpan JobInvisibilityTimeout { get; set; } = TimeSpan.FromMinutes(5);
+
     public bool RunsWeb => Role is "all" or "web";
     public bool RunsWorker => Role is "all" or "worker";
 }

@@ -1,11 +1,8 @@
 using System.Text;
-using Ensemble.Jobs.Artifacts;
 using Ensemble.Jobs.Core;
-using Ensemble.Jobs.Git;
 using Ensemble.Jobs.GitHub;
 using Ensemble.Jobs.Plans;
 using Ensemble.Jobs.State;
-using Ensemble.Jobs.Terraform;
 using Hangfire;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -19,26 +16,21 @@ namespace Ensemble.Jobs.Jobs;
 /// </summary>
 public sealed partial class PlanJob(
     IStateStore state,
-    GitMirror mirror,
-    IInstallationTokenSource tokens,
     IGitHubChecks checks,
-    IArtifactStore artifacts,
-    ITerraformRunner terraform,
+    PlanExecution execution,
+    RepositoryRunSlots slots,
+    IBackgroundJobClient jobs,
     AggregatePublisher aggregates,
     ProjectCheckRuns checkRuns,
     IFullPlanLinks fullPlanLinks,
     IOptions<EnsembleOptions> ensembleOptions,
-    IOptions<TerraformOptions> terraformOptions,
     RepoConfigs configs,
-    SecretMasker masker,
     TimeProvider time,
     ILogger<PlanJob> logger)
 {
     /// <summary>How often a running plan's check run is updated with its latest output (GitHub rate limits).</summary>
     public static TimeSpan ProgressInterval { get; set; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>A project lock not taken within this long is shown on the check run as what the plan waits for.</summary>
-    private static readonly TimeSpan LockNoticeDelay = TimeSpan.FromSeconds(1);
 
     [AutomaticRetry(Attempts = 3)]
     public async Task RunAsync(long runId, CancellationToken jobCancellation)
@@ -61,11 +53,23 @@ public sealed partial class PlanJob(
 
         if (head.Status is HeadStatus.Superseded or HeadStatus.Closed)
         {
+            slots.Started(run.Id);
             await state.TransitionRunAsync(run.Id, [RunStatus.Queued, RunStatus.Planning],
                 new RunUpdate(head.Status == HeadStatus.Closed ? RunStatus.Abandoned : RunStatus.Superseded, time.GetUtcNow()) { SetFinished = true }, cancellationToken);
             return;
         }
 
+        // A slot of the repository's cap before anything else; without one the worker goes back to other repositories.
+        var limit = ensembleOptions.Value.MaxRunsPerRepository;
+        await using var slot = await slots.TryAcquireAsync(head.Repo, limit, cancellationToken);
+        if (slot is null)
+        {
+            await WaitForSlotAsync(head, run, limit, cancellationToken);
+            return;
+        }
+
+        slots.Started(run.Id);
+        // Still planning when a job starts: the worker of the previous attempt died (or was stopped) mid-plan.
         var retried = run.Status == RunStatus.Planning;
         if (!await state.TransitionRunAsync(run.Id, [RunStatus.Queued, RunStatus.Planning],
                 new RunUpdate(RunStatus.Planning, time.GetUtcNow()) { IncrementAttempts = true, SetStarted = true }, cancellationToken))
@@ -79,162 +83,57 @@ public sealed partial class PlanJob(
         await progress.PublishAsync("Preparing a clean workspace", force: false, cancellationToken);
         await aggregates.PublishAsync(head.Id, cancellationToken);
 
-        var workspace = Path.Combine(Path.GetFullPath(ensembleOptions.Value.WorkDirectory), "workspaces", $"run-{run.Id}-{run.Attempts}");
-        var log = new StringBuilder();
-        var token = await tokens.GetTokenAsync(head.Repo.InstallationId, cancellationToken);
-        var runMasker = masker.With([token]);
         using var watchEnd = new CancellationTokenSource();
         var watcher = WatchForSupersedeAsync(run.Id, stop, watchEnd.Token);
         try
         {
-            if (Directory.Exists(workspace))
-            {
-                Directory.Delete(workspace, recursive: true);
-            }
-
-            var source = Path.Combine(workspace, "src");
-            var home = Path.Combine(workspace, "home");
-            var temp = Path.Combine(workspace, "tmp");
-            var output = Path.Combine(workspace, "out");
-            Directory.CreateDirectory(home);
-            Directory.CreateDirectory(temp);
-            Directory.CreateDirectory(output);
-
-            await mirror.FetchAsync(head.Repo, token, [$"refs/pull/{head.Number}/head", $"refs/heads/{head.BaseRef}"], [run.PlanSha], cancellationToken);
-            await mirror.CheckoutAsync(head.Repo, run.PlanSha, source, cancellationToken);
-            var projectDir = run.ProjectPath == "." ? source : Path.Combine(source, run.ProjectPath);
-            if (!Directory.Exists(projectDir))
-            {
-                await FailAsync(head, run, "checkout", $"The project directory `{run.ProjectPath}` does not exist at {run.PlanSha[..7]}.", progress, cancellationToken);
-                return;
-            }
-
-            // The terraform or OpenTofu version the project asks for, or a clear failure — never a run with the wrong one.
             var config = await configs.EffectiveAsync(head.Repo, head.Number, head.BaseSha, head.HeadSha, cancellationToken);
-            var hints = TerraformVersionResolver.ReadHints(projectDir, run.ProjectPath, config.IsValid ? config.FindProject(run.ProjectPath)?.TerraformVersion : null);
-            var tool = TerraformRunnerFactory.ResolveTool(terraformOptions.Value, hints);
-            if (tool.Error is { } versionError)
-            {
-                await FailAsync(head, run, "version", versionError, progress, cancellationToken);
-                return;
-            }
-
-            var planFile = Path.Combine(output, "plan.tfplan");
-            async Task<TerraformResult> Terraform(string phase, IReadOnlyList<string> args, Func<string, ValueTask>? capture = null)
-            {
-                var header = $"$ terraform {string.Join(' ', args)}";
-                RunLog.Append(log, header);
-                progress.Phase = phase;
-                progress.Line(header);
-                await progress.PublishAsync(phase, force: false, cancellationToken);
-                return await terraform.RunAsync(new TerraformInvocation(projectDir, args, home, temp) { Tool = tool.Tool }, async line =>
+            var outcome = await execution.RunAsync(
+                new PlanRequest(head.Repo, head.Number, head.HeadSha, run.ProjectPath, run.PlanSha, run.Destroy,
+                    [$"refs/pull/{head.Number}/head", $"refs/heads/{head.BaseRef}"], $"run-{run.Id}-{run.Attempts}")
                 {
-                    var masked = runMasker.Mask(line);
-                    if (capture is not null)
-                    {
-                        await capture(line);
-                        return;
-                    }
-
-                    RunLog.Append(log, masked);
-                    progress.Line(masked);
-                    await progress.PublishAsync(phase, force: false, cancellationToken);
-                }, cancellationToken);
-            }
-
-            // One run at a time per project state, across pull requests and workers (terraform's own lock would fail
-            // the second run instead of letting it wait its turn).
-            var locking = state.LockProjectAsync(head.Repo, run.ProjectPath, cancellationToken);
-            if (await Task.WhenAny(locking, Task.Delay(LockNoticeDelay, cancellationToken)) != locking)
+                    VersionOverride = config.IsValid ? config.FindProject(run.ProjectPath)?.TerraformVersion : null,
+                },
+                progress, cancellationToken);
+            if (outcome.Plan is not { } document)
             {
-                await progress.PublishAsync("Waiting for another run of this project to finish", force: true, cancellationToken);
-            }
-
-            await using var projectLock = await locking;
-
-            var init = await Terraform("Running terraform init", ["init", "-input=false", "-no-color"]);
-            if (init.ExitCode != 0)
-            {
-                await FailWithLogAsync(head, run, "init", log, progress, cancellationToken);
+                await FailAsync(head, run, outcome.FailedStep!, outcome.FailureText!, cancellationToken, outcome.Annotations);
                 return;
             }
 
-            List<string> planArgs = ["plan", "-input=false", "-no-color", "-detailed-exitcode", $"-out={planFile}"];
-            if (run.Destroy)
-            {
-                planArgs.Add("-destroy");
-            }
-
-            var plan = await Terraform("Running terraform plan", planArgs);
-            if (plan.ExitCode is not (0 or 2))
-            {
-                await FailWithLogAsync(head, run, "plan", log, progress, cancellationToken);
-                return;
-            }
-
-            var json = new MemoryStream();
-            var jsonWriter = new StreamWriter(json, new UTF8Encoding(false)) { NewLine = "\n" };
-            var show = await Terraform("Reading the plan (terraform show -json)", ["show", "-json", "-no-color", planFile], async line =>
-            {
-                await jsonWriter.WriteLineAsync(line);
-            });
-            await jsonWriter.FlushAsync(cancellationToken);
-            if (show.ExitCode != 0)
-            {
-                RunLog.Append(log, runMasker.Mask(Encoding.UTF8.GetString(json.GetBuffer(), 0, (int)json.Length)));
-                await FailWithLogAsync(head, run, "show", log, progress, cancellationToken);
-                return;
-            }
-
-            var key = (string name) => ArtifactKeys.For(head.Repo, head.Number, run.ProjectPath, head.HeadSha, name);
-            string planSha256;
-            await using (var planStream = File.OpenRead(planFile))
-            {
-                planSha256 = await artifacts.PutAsync(key("plan.tfplan"), planStream, cancellationToken);
-            }
-
-            // One buffer for upload, parse and render: plans can be tens of MB.
-            var jsonBytes = json.GetBuffer().AsMemory(0, (int)json.Length);
-            await artifacts.PutAsync(key(ArtifactKeys.PlanJson), new MemoryStream(json.GetBuffer(), 0, (int)json.Length, writable: false), cancellationToken);
-            await artifacts.PutAsync(key("plan.log"), new MemoryStream(Encoding.UTF8.GetBytes(log.ToString()), writable: false), cancellationToken);
-
-            var parsed = PlanDocument.Parse(jsonBytes);
-            if (parsed.Error is { } parseError)
-            {
-                RunLog.Append(log, $"Ensemble could not read terraform's plan JSON: {parseError}");
-                await FailWithLogAsync(head, run, "show", log, progress, cancellationToken);
-                return;
-            }
-
-            var document = parsed.Plan!;
-            var summary = PlanSummary.From(document);
-            var fingerprint = PlanFingerprint.Compute(document);
-            var rendered = PlanRenderer.Render(document, new PlanRenderContext(run.ProjectPath, fullPlanLinks.UrlFor(key(ArtifactKeys.PlanJson)), run.Destroy));
+            var summary = outcome.Summary!;
+            var fingerprint = outcome.Fingerprint!;
+            var rendered = PlanRenderer.Render(document, new PlanRenderContext(run.ProjectPath, fullPlanLinks.UrlFor(outcome.PlanJsonKey!), run.Destroy));
             var hasChanges = summary.HasChanges;
             var now = time.GetUtcNow();
             if (!await state.TransitionRunAsync(run.Id, [RunStatus.Planning],
                     new RunUpdate(hasChanges ? RunStatus.AwaitingApproval : RunStatus.NoChanges, now)
                     {
-                        SetFinished = true, PlanSha256 = planSha256, Fingerprint = fingerprint, Summary = CountsLine(summary),
+                        SetFinished = true, PlanSha256 = outcome.PlanSha256, Fingerprint = fingerprint, Summary = CountsLine(summary),
                     }, cancellationToken))
             {
                 return;
             }
 
             // A plan identical to the last one approved for this project in this PR needs no second look.
-            string? note = null;
+            var notes = new List<string>();
+            if (retried)
+            {
+                notes.Add(RetriedNote(run.Attempts));
+            }
+
             if (hasChanges && await state.LastApprovalAsync(head.Repo, head.Number, run.ProjectPath, cancellationToken) is { } last
                 && string.Equals(last.Fingerprint, fingerprint, StringComparison.Ordinal))
             {
                 var approval = new Approval(last.ApprovedBy, Automatic: true, now);
                 if (await state.ApproveRunAsync(run.Id, fingerprint, approval, now, cancellationToken))
                 {
-                    note = ProjectCheckRuns.ApprovalNote(approval, fingerprint);
+                    notes.Add(ProjectCheckRuns.ApprovalNote(approval, fingerprint));
                 }
             }
 
             run = (await state.GetRunAsync(run.Id, cancellationToken))!;
-            await checkRuns.PublishAsync(head, run, rendered, note, cancellationToken);
+            await checkRuns.PublishAsync(head, run, rendered, notes.Count == 0 ? null : string.Join("\n>\n> ", notes), cancellationToken);
             LogPlanned(logger, CountsLine(summary), (now - started).TotalSeconds);
             await aggregates.PublishAsync(head.Id, cancellationToken);
         }
@@ -246,8 +145,36 @@ public sealed partial class PlanJob(
         {
             await watchEnd.CancelAsync();
             await watcher;
-            RunLog.TryDelete(workspace);
         }
+    }
+
+    /// <summary>Shown on a plan that ran again because the worker of an earlier attempt stopped mid-plan.</summary>
+    public static string RetriedNote(int attempt) =>
+        $"🔁 Retried: attempt {attempt}. An earlier attempt was interrupted (its worker stopped mid-plan); this plan ran again from a clean workspace.";
+
+    /// <summary>
+    /// No free slot: the check run says what the run waits for (once per process, not on every try) and the job is
+    /// tried again later, so the worker serves other repositories meanwhile. A newer commit or a closed PR ends the
+    /// wait at the next try.
+    /// </summary>
+    private async Task WaitForSlotAsync(PullRequestHead head, ProjectRun run, int limit, CancellationToken ct)
+    {
+        if (slots.FirstWait(run.Id) && run.CheckRunId is { } checkRunId)
+        {
+            var waiting = RepositoryRunSlots.WaitingText(limit, limit);
+            await checks.UpdateCheckRunAsync(head.Repo, checkRunId, new CheckRunRequest
+            {
+                Name = AggregateStatus.ProjectCheckName(run.ProjectPath),
+                HeadSha = head.HeadSha,
+                Status = CheckStatus.Queued,
+                ExternalId = $"run-{run.Id}",
+                Output = new CheckRunOutput(waiting, $"{waiting}. The plan of `{run.ProjectPath}` starts when one of them finishes " +
+                    "(`Ensemble:MaxRunsPerRepository` keeps one repository from taking every worker)."),
+            }, ct);
+        }
+
+        LogWaiting(logger, limit);
+        RepositoryRunSlots.TryAgainLater<PlanJob>(jobs, job => job.RunAsync(run.Id, CancellationToken.None));
     }
 
     /// <summary>How often a running plan checks whether a newer commit superseded it (or the PR closed).</summary>
@@ -297,17 +224,7 @@ public sealed partial class PlanJob(
         }, CancellationToken.None);
     }
 
-    private async Task FailWithLogAsync(PullRequestHead head, ProjectRun run, string step, StringBuilder log, Progress progress, CancellationToken ct)
-    {
-        var key = ArtifactKeys.For(head.Repo, head.Number, run.ProjectPath, head.HeadSha, "plan.log");
-        var text = log.ToString();
-        await artifacts.PutAsync(key, new MemoryStream(Encoding.UTF8.GetBytes(text), writable: false), ct);
-        // Diagnostics that name a file and line become annotations on that line of the PR's diff.
-        var annotations = TerraformDiagnostics.ToAnnotations(TerraformDiagnostics.Parse(text), run.ProjectPath);
-        await FailAsync(head, run, step, RunLog.Tail(log, 30_000), progress, ct, annotations);
-    }
-
-    private async Task FailAsync(PullRequestHead head, ProjectRun run, string step, string logTail, Progress progress, CancellationToken ct,
+    private async Task FailAsync(PullRequestHead head, ProjectRun run, string step, string logTail, CancellationToken ct,
         IReadOnlyList<CheckRunAnnotation>? annotations = null)
     {
         var now = time.GetUtcNow();
@@ -340,13 +257,37 @@ public sealed partial class PlanJob(
 
     /// <summary>Live progress on the check run: phase, elapsed time and the latest lines, at most every <see cref="ProgressInterval"/>.</summary>
     private sealed class Progress(IGitHubChecks checks, TimeProvider time, PullRequestHead head, ProjectRun run, DateTimeOffset started, bool retried)
+        : IPlanProgress
     {
         private readonly Queue<string> _tail = new();
         // The check run already shows "queued": a plan that finishes within one interval goes straight from queued to its
         // result (API economy), a slow one shows progress from then on. A retried run says so at once.
-        private DateTimeOffset _lastPublished = retried || run.Attempts > 1 ? DateTimeOffset.MinValue : started;
+        private DateTimeOffset _lastPublished = retried ? DateTimeOffset.MinValue : started;
 
         public string Phase { get; set; } = "";
+
+        public async Task PhaseAsync(string phase, string? firstLine, CancellationToken ct)
+        {
+            Phase = phase;
+            if (firstLine is not null)
+            {
+                Line(firstLine);
+            }
+
+            await PublishAsync(phase, force: false, ct);
+        }
+
+        public async Task WaitingAsync(string what, CancellationToken ct)
+        {
+            Phase = what;
+            await PublishAsync(what, force: true, ct);
+        }
+
+        public async Task LineAsync(string line, CancellationToken ct)
+        {
+            Line(line);
+            await PublishAsync(Phase, force: false, ct);
+        }
 
         public void Line(string line)
         {
@@ -369,7 +310,7 @@ public sealed partial class PlanJob(
             var elapsed = now - started;
             var summary = new StringBuilder()
                 .Append("**").Append(phase).Append("** — ").Append((int)elapsed.TotalSeconds).Append(" s elapsed")
-                .Append(run.Attempts > 1 || retried ? $" (attempt {run.Attempts}: the previous attempt was interrupted and this one started from a clean workspace)" : "")
+                .Append(retried ? $" (attempt {run.Attempts}: the previous attempt was interrupted and this one started from a clean workspace)" : "")
                 .Append("\n\nPlanning commit `").Append(run.PlanSha[..Math.Min(7, run.PlanSha.Length)]).Append('`')
                 .Append(run.Destroy ? " with `-destroy` (the project was deleted)" : "").Append('.');
             var text = _tail.Count == 0 ? null : "Latest output:\n\n````text\n" + string.Join('\n', _tail).Replace("````", "` ` ` `", StringComparison.Ordinal) + "\n````";
@@ -387,6 +328,9 @@ public sealed partial class PlanJob(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Planned: {Counts} in {Seconds:0.0} s")]
     private static partial void LogPlanned(ILogger logger, string counts, double seconds);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Waiting for a slot: {Limit} runs of this repository already running")]
+    private static partial void LogWaiting(ILogger logger, int limit);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Plan stopped: {Why}")]
     private static partial void LogStopped(ILogger logger, string why);

@@ -59,12 +59,19 @@ public static class StateAndJobs
     {
         var ensemble = configuration.GetSection(EnsembleOptions.Section).Get<EnsembleOptions>() ?? new EnsembleOptions();
         var connectionString = configuration["Database:ConnectionString"];
+        if (ensemble.JobInvisibilityTimeout < TimeSpan.FromSeconds(2))
+        {
+            throw new EnsembleConfigurationException(
+                [$"Ensemble:JobInvisibilityTimeout must be at least 2 seconds (got {ensemble.JobInvisibilityTimeout}); the default is 00:05:00."]);
+        }
 
         services.AddHangfire(config =>
         {
             config.SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
                 .UseSimpleAssemblyNameTypeSerializer()
-                .UseRecommendedSerializerSettings();
+                .UseRecommendedSerializerSettings()
+                // Lets a job waiting for a repository slot reschedule itself instead of holding its worker.
+                .UseFilter(new CurrentJob());
             if (!string.IsNullOrWhiteSpace(connectionString))
             {
                 config.UsePostgreSqlStorage(c => c.UseNpgsqlConnection(connectionString), new PostgreSqlStorageOptions
@@ -73,7 +80,9 @@ public static class StateAndJobs
                     EnableLongPolling = true,
                     // A killed worker's job is taken over after InvisibilityTimeout of silence, not 30 min.
                     UseSlidingInvisibilityTimeout = true,
-                    InvisibilityTimeout = TimeSpan.FromMinutes(5),
+                    InvisibilityTimeout = ensemble.JobInvisibilityTimeout,
+                    // Nothing notifies about a dead worker's job: a poll finds it once its invisibility ends.
+                    QueuePollInterval = TimeSpan.FromSeconds(Math.Clamp(ensemble.JobInvisibilityTimeout.TotalSeconds / 10, 1, 15)),
                     PrepareSchemaIfNecessary = true,
                 });
             }
@@ -90,6 +99,8 @@ public static class StateAndJobs
                 options.WorkerCount = ensemble.Workers;
                 options.ServerName = $"ensemble-{Environment.MachineName}-{Environment.ProcessId}";
                 options.ShutdownTimeout = TimeSpan.FromSeconds(30);
+                // Runs waiting for a repository slot come back as scheduled jobs: look for due ones often.
+                options.SchedulePollingInterval = RepositoryRunSlots.RetryDelay;
             });
         }
 
@@ -103,6 +114,10 @@ public static class StateAndJobs
         });
         services.AddSingleton<GitMirror>();
         services.AddSingleton<ProjectFinder>();
+        services.AddSingleton(_ => string.IsNullOrWhiteSpace(connectionString)
+            ? RepositoryRunSlots.InProcess()
+            : RepositoryRunSlots.ForPostgres(connectionString));
+        services.AddSingleton<PlanExecution>();
         services.AddSingleton<ITerraformRunner>(sp => TerraformRunnerFactory.Create(
             sp.GetRequiredService<IOptions<TerraformOptions>>().Value,
             Path.GetFullPath(sp.GetRequiredService<IOptions<EnsembleOptions>>().Value.WorkDirectory),

@@ -1,0 +1,253 @@
+using System.Text;
+using Ensemble.Jobs.Artifacts;
+using Ensemble.Jobs.Core;
+using Ensemble.Jobs.Git;
+using Ensemble.Jobs.GitHub;
+using Ensemble.Jobs.Plans;
+using Ensemble.Jobs.State;
+using Ensemble.Jobs.Terraform;
+using Microsoft.Extensions.Options;
+
+namespace Ensemble.Jobs.Jobs;
+
+/// <summary>What to plan: one project at one commit, and where its artifacts go.</summary>
+/// <param name="Repo">The repository.</param>
+/// <param name="Number">The pull request (artifact keys).</param>
+/// <param name="ArtifactSha">The head SHA the artifact keys are filed under.</param>
+/// <param name="ProjectPath">Repo-relative project directory, <c>.</c> for the root.</param>
+/// <param name="PlanSha">The commit to check out and plan.</param>
+/// <param name="Destroy">Plan with <c>-destroy</c> (a deleted project, planned from the base copy).</param>
+/// <param name="FetchRefs">Refs to fetch into the mirror so <paramref name="PlanSha"/> is present.</param>
+/// <param name="WorkspaceName">This attempt's directory under <c>{WorkDirectory}/workspaces/</c>; every attempt has its own.</param>
+public sealed record PlanRequest(
+    RepoRef Repo, int Number, string ArtifactSha, string ProjectPath, string PlanSha, bool Destroy, IReadOnlyList<string> FetchRefs, string WorkspaceName)
+{
+    /// <summary>
+    /// Pick terraform's version from the project (<c>.terraform-version</c>, <c>required_version</c>) and this override;
+    /// <c>false</c> runs <c>Terraform:Binary</c> as it is.
+    /// </summary>
+    public bool ResolveVersion { get; init; } = true;
+
+    /// <summary>The version <c>.ensemble.yml</c> asks for, if any.</summary>
+    public string? VersionOverride { get; init; }
+}
+
+/// <summary>A finished plan (<see cref="Plan"/> set) or the step that failed and what to show for it.</summary>
+public sealed record PlanOutcome
+{
+    public PlanDocument? Plan { get; init; }
+    public PlanSummary? Summary { get; init; }
+    public string? Fingerprint { get; init; }
+    public string? PlanSha256 { get; init; }
+
+    /// <summary>The stored <c>show -json</c>, for full-plan links.</summary>
+    public string? PlanJsonKey { get; init; }
+
+    /// <summary><c>checkout</c>, <c>version</c>, <c>init</c>, <c>plan</c> or <c>show</c>.</summary>
+    public string? FailedStep { get; init; }
+
+    /// <summary>The reason or the log's last 30,000 characters (masked).</summary>
+    public string? FailureText { get; init; }
+
+    /// <summary>Diagnostics that name a file and line, for the PR's diff.</summary>
+    public IReadOnlyList<CheckRunAnnotation> Annotations { get; init; } = [];
+
+    public static PlanOutcome Failed(string step, string text, IReadOnlyList<CheckRunAnnotation>? annotations = null) =>
+        new() { FailedStep = step, FailureText = text, Annotations = annotations ?? [] };
+}
+
+/// <summary>Where a plan shows its progress: each phase as it starts, then terraform's (masked) lines.</summary>
+public interface IPlanProgress
+{
+    /// <summary>
+    /// A new phase begins; <paramref name="firstLine"/> (the command) belongs to its output. Shown with the next
+    /// progress report (quick phases of a quick plan never cost a request of their own).
+    /// </summary>
+    Task PhaseAsync(string phase, string? firstLine, CancellationToken ct);
+
+    /// <summary>The plan cannot go on yet (another run holds the project): shown at once, since it may last.</summary>
+    Task WaitingAsync(string what, CancellationToken ct);
+
+    /// <summary>One line of terraform's output; may be shown later or not at all (rate limits).</summary>
+    Task LineAsync(string line, CancellationToken ct);
+
+    public static IPlanProgress None { get; } = new Silent();
+
+    private sealed class Silent : IPlanProgress
+    {
+        public Task PhaseAsync(string phase, string? firstLine, CancellationToken ct) => Task.CompletedTask;
+
+        public Task WaitingAsync(string what, CancellationToken ct) => Task.CompletedTask;
+
+        public Task LineAsync(string line, CancellationToken ct) => Task.CompletedTask;
+    }
+}
+
+/// <summary>
+/// Runs terraform plan for one project at one commit — the step the pull-request plan (<see cref="PlanJob"/>) and the
+/// post-merge plan (<see cref="ApplyFallbackPlanJob"/>) share: a fresh workspace, fetch and checkout, the project lock,
+/// <c>init</c>, <c>plan -out</c>, <c>show -json</c>, the plan file, JSON and log stored as artifacts, the plan parsed and
+/// fingerprinted. Terraform failures are outcomes; outages and cancellation are exceptions. State transitions and check
+/// runs stay with the jobs, which differ there.
+/// </summary>
+public sealed class PlanExecution(
+    IStateStore state,
+    GitMirror mirror,
+    IInstallationTokenSource tokens,
+    IArtifactStore artifacts,
+    ITerraformRunner terraform,
+    IOptions<EnsembleOptions> ensembleOptions,
+    IOptions<TerraformOptions> terraformOptions,
+    SecretMasker masker)
+{
+    /// <summary>How much of a failed run's log the check run shows (GitHub's limit is 65,535 characters).</summary>
+    public const int FailureTailChars = 30_000;
+
+    /// <summary>A project lock not taken within this long is shown on the check run as what the plan waits for.</summary>
+    private static readonly TimeSpan LockNoticeDelay = TimeSpan.FromSeconds(1);
+
+    public async Task<PlanOutcome> RunAsync(PlanRequest request, IPlanProgress progress, CancellationToken ct)
+    {
+        var workspace = Path.Combine(Path.GetFullPath(ensembleOptions.Value.WorkDirectory), "workspaces", request.WorkspaceName);
+        try
+        {
+            return await RunInAsync(workspace, request, progress, ct);
+        }
+        finally
+        {
+            RunLog.TryDelete(workspace);
+        }
+    }
+
+    private async Task<PlanOutcome> RunInAsync(string workspace, PlanRequest request, IPlanProgress progress, CancellationToken ct)
+    {
+        RunLog.TryDelete(workspace);
+        var source = Path.Combine(workspace, "src");
+        var home = Path.Combine(workspace, "home");
+        var temp = Path.Combine(workspace, "tmp");
+        var output = Path.Combine(workspace, "out");
+        Directory.CreateDirectory(home);
+        Directory.CreateDirectory(temp);
+        Directory.CreateDirectory(output);
+
+        var token = await tokens.GetTokenAsync(request.Repo.InstallationId, ct);
+        var runMasker = masker.With([token]);
+        await mirror.FetchAsync(request.Repo, token, request.FetchRefs, [request.PlanSha], ct);
+        await mirror.CheckoutAsync(request.Repo, request.PlanSha, source, ct);
+        var projectDir = request.ProjectPath == "." ? source : Path.Combine(source, request.ProjectPath);
+        if (!Directory.Exists(projectDir))
+        {
+            return PlanOutcome.Failed("checkout", $"The project directory `{request.ProjectPath}` does not exist at {request.PlanSha[..Math.Min(7, request.PlanSha.Length)]}.");
+        }
+
+        // The terraform or OpenTofu version the project asks for, or a clear failure — never a run with the wrong one.
+        TerraformTool? tool = null;
+        if (request.ResolveVersion)
+        {
+            var resolution = TerraformRunnerFactory.ResolveTool(terraformOptions.Value,
+                TerraformVersionResolver.ReadHints(projectDir, request.ProjectPath, request.VersionOverride));
+            if (resolution.Error is { } versionError)
+            {
+                return PlanOutcome.Failed("version", versionError);
+            }
+
+            tool = resolution.Tool;
+        }
+
+        var log = new StringBuilder();
+        async Task<TerraformResult> Terraform(string phase, IReadOnlyList<string> args, Func<string, ValueTask>? capture = null)
+        {
+            var header = $"$ terraform {string.Join(' ', args)}";
+            RunLog.Append(log, header);
+            await progress.PhaseAsync(phase, header, ct);
+            return await terraform.RunAsync(new TerraformInvocation(projectDir, args, home, temp) { Tool = tool }, async line =>
+            {
+                if (capture is not null)
+                {
+                    await capture(line);
+                    return;
+                }
+
+                var masked = runMasker.Mask(line);
+                RunLog.Append(log, masked);
+                await progress.LineAsync(masked, ct);
+            }, ct);
+        }
+
+        string Key(string name) => ArtifactKeys.For(request.Repo, request.Number, request.ProjectPath, request.ArtifactSha, name);
+
+        async Task<PlanOutcome> FailedWithLog(string step)
+        {
+            var text = log.ToString();
+            await artifacts.PutAsync(Key(ArtifactKeys.PlanLog), new MemoryStream(Encoding.UTF8.GetBytes(text), writable: false), ct);
+            // Diagnostics that name a file and line become annotations on that line of the PR's diff.
+            var annotations = TerraformDiagnostics.ToAnnotations(TerraformDiagnostics.Parse(text), request.ProjectPath);
+            return PlanOutcome.Failed(step, RunLog.Tail(log, FailureTailChars), annotations);
+        }
+
+        // One run at a time per project state, across pull requests and workers (terraform's own lock would fail
+        // the second run instead of letting it wait its turn).
+        var locking = state.LockProjectAsync(request.Repo, request.ProjectPath, ct);
+        if (await Task.WhenAny(locking, Task.Delay(LockNoticeDelay, ct)) != locking)
+        {
+            await progress.WaitingAsync("Waiting for another run of this project to finish", ct);
+        }
+
+        await using var projectLock = await locking;
+
+        if ((await Terraform("Running terraform init", ["init", "-input=false", "-no-color"])).ExitCode != 0)
+        {
+            return await FailedWithLog("init");
+        }
+
+        var planFile = Path.Combine(output, ArtifactKeys.PlanFile);
+        List<string> planArgs = ["plan", "-input=false", "-no-color", "-detailed-exitcode", $"-out={planFile}"];
+        if (request.Destroy)
+        {
+            planArgs.Add("-destroy");
+        }
+
+        if ((await Terraform("Running terraform plan", planArgs)).ExitCode is not (0 or 2))
+        {
+            return await FailedWithLog("plan");
+        }
+
+        var json = new MemoryStream();
+        var jsonWriter = new StreamWriter(json, new UTF8Encoding(false)) { NewLine = "\n" };
+        var show = await Terraform("Reading the plan (terraform show -json)", ["show", "-json", "-no-color", planFile],
+            async line => await jsonWriter.WriteLineAsync(line));
+        await jsonWriter.FlushAsync(ct);
+        if (show.ExitCode != 0)
+        {
+            RunLog.Append(log, runMasker.Mask(Encoding.UTF8.GetString(json.GetBuffer(), 0, (int)json.Length)));
+            return await FailedWithLog("show");
+        }
+
+        string planSha256;
+        await using (var planStream = File.OpenRead(planFile))
+        {
+            planSha256 = await artifacts.PutAsync(Key(ArtifactKeys.PlanFile), planStream, ct);
+        }
+
+        // One buffer for upload, parse and render: plans can be tens of MB.
+        var jsonBytes = json.GetBuffer().AsMemory(0, (int)json.Length);
+        await artifacts.PutAsync(Key(ArtifactKeys.PlanJson), new MemoryStream(json.GetBuffer(), 0, (int)json.Length, writable: false), ct);
+        await artifacts.PutAsync(Key(ArtifactKeys.PlanLog), new MemoryStream(Encoding.UTF8.GetBytes(log.ToString()), writable: false), ct);
+
+        var parsed = PlanDocument.Parse(jsonBytes);
+        if (parsed.Plan is not { } document)
+        {
+            RunLog.Append(log, $"Ensemble could not read terraform's plan JSON: {parsed.Error}");
+            return await FailedWithLog("show");
+        }
+
+        return new PlanOutcome
+        {
+            Plan = document,
+            Summary = PlanSummary.From(document),
+            Fingerprint = PlanFingerprint.Compute(document),
+            PlanSha256 = planSha256,
+            PlanJsonKey = Key(ArtifactKeys.PlanJson),
+        };
+    }
+}
