@@ -79,6 +79,27 @@ public sealed partial class ApplyCoordinator(
         }
     }
 
+    /// <summary>
+    /// After a restart that lost the job queue (the embedded mode keeps jobs in memory): applies caught running are
+    /// reported interrupted — never re-run — and approved runs of merged heads are started again. Returns how many runs
+    /// it handled.
+    /// </summary>
+    public async Task<int> RecoverAsync(CancellationToken ct)
+    {
+        var runs = await state.ListMergedRunsToApplyAsync(ct);
+        foreach (var run in runs.Where(r => r.Status == RunStatus.Applying))
+        {
+            jobs.Enqueue<ApplyJob>(job => job.ReportInterruptedAsync(run.Id, CancellationToken.None));
+        }
+
+        foreach (var headId in runs.Where(r => r.Status == RunStatus.Approved).Select(r => r.HeadId).Distinct())
+        {
+            await EnqueueReadyAsync(headId, ct);
+        }
+
+        return runs.Count;
+    }
+
     [LoggerMessage(Level = LogLevel.Information, Message = "Pull request #{Number} merged at head {HeadSha}, which Ensemble never planned: nothing to apply")]
     private static partial void LogNothingPlanned(ILogger logger, int number, string headSha);
 

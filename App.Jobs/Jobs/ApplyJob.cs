@@ -116,6 +116,26 @@ public sealed partial class ApplyJob(
         }
     }
 
+    /// <summary>
+    /// An apply whose job died with its process (found by <see cref="ApplyCoordinator.RecoverAsync"/> after a restart):
+    /// reported interrupted, never run again; its dependents are then released or blocked.
+    /// </summary>
+    public async Task ReportInterruptedAsync(long runId, CancellationToken ct)
+    {
+        var run = await state.GetRunAsync(runId, ct);
+        var head = run is null ? null : await state.GetHeadAsync(run.HeadId, ct);
+        var merge = head is null ? null : await state.GetMergeByHeadAsync(head.Id, ct);
+        if (run is not { Status: RunStatus.Applying } || head is null || merge is null)
+        {
+            return;
+        }
+
+        LogInterrupted(logger);
+        await FinishAsync(head, merge, run, ApplyOutcome.Interrupted,
+            "This apply was interrupted (Ensemble stopped while terraform was applying) and Ensemble never runs an apply twice.", null, ct);
+        await coordinator.EnqueueReadyAsync(head.Id, ct);
+    }
+
     private async Task ApplyAsync(PullRequestHead head, MergeRecord merge, ProjectRun run, CancellationToken ct)
     {
         var workspace = Path.Combine(Path.GetFullPath(ensembleOptions.Value.WorkDirectory), "workspaces", $"apply-{run.Id}-{Guid.NewGuid():N}");

@@ -111,6 +111,9 @@ public interface IStateStore
     /// <summary>The check run <c>ensemble: &lt;project&gt;</c> on the merge commit that shows this apply.</summary>
     Task SetApplyCheckRunAsync(long runId, long checkRunId, CancellationToken cancellationToken = default);
 
+    /// <summary>Runs of merged heads still to apply (approved) or caught applying: after a restart of the embedded mode, whose queue died.</summary>
+    Task<IReadOnlyList<ProjectRun>> ListMergedRunsToApplyAsync(CancellationToken cancellationToken = default);
+
     /// <summary>What was last shown on <paramref name="target"/> (a check run or comment), or null when nothing was.</summary>
     Task<PublishedMemo?> GetPublishedAsync(string target, CancellationToken cancellationToken = default);
 

@@ -471,6 +471,13 @@ public sealed class SqlStateStore : IStateStore, IAsyncDisposable
     public async Task<IReadOnlyList<ProjectRun>> ListUnfinishedRunsAsync(CancellationToken cancellationToken = default) =>
         await QueryAsync($"SELECT {RunColumns} FROM project_runs WHERE status IN ('queued', 'planning') ORDER BY id;", MapRun, cancellationToken);
 
+    public async Task<IReadOnlyList<ProjectRun>> ListMergedRunsToApplyAsync(CancellationToken cancellationToken = default) =>
+        await QueryAsync($"""
+            SELECT {RunColumns} FROM project_runs
+            WHERE status IN ('approved', 'applying') AND head_id IN (SELECT head_id FROM merges)
+            ORDER BY id;
+            """, MapRun, cancellationToken);
+
     public Task SetRunCheckRunAsync(long runId, long checkRunId, CancellationToken cancellationToken = default) =>
         ExecuteAsync("UPDATE project_runs SET check_run_id = @c WHERE id = @id;", cancellationToken, ("@id", runId), ("@c", checkRunId));
 

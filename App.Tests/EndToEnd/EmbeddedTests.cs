@@ -4,6 +4,7 @@ using System.Text;
 using Ensemble.Jobs.Core;
 using Ensemble.Jobs.State;
 using Ensemble.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Ensemble.Tests.EndToEnd;
 
@@ -37,6 +38,41 @@ public sealed class EmbeddedTests : IAsyncLifetime
         var runs = await _app.Service<IStateStore>().ListRunsAsync(
             (await _app.Service<IStateStore>().ListHeadsAsync(new RepoRef(EnsembleTestApp.InstallationId, repo.Owner, repo.Name), 7)).Single().Id);
         Assert.All(runs, r => Assert.Equal(RunStatus.AwaitingApproval, r.Status));
+    }
+
+    [Fact]
+    public async Task Restart_MergeRecordedButApplyJobsLost_ApprovedAppliedAndCaughtApplyingReportedNeverReRun()
+    {
+        // The embedded mode keeps jobs in memory: a restart after a merge loses its apply jobs.
+        _app.GitHub.Permissions["bob"] = "write";
+        var (repo, @base, head) = Scenarios.TwoProjectPullRequest(_app);
+        await _app.SendWebhookAsync("pull_request", EnsembleTestApp.PullRequestPayload("opened", repo, 7, @base, head));
+        await _app.GitHub.WaitUntilAsync(g => Scenarios.AllCompleted(g, head, 2), Scenarios.Patience, "plans to complete");
+        await _app.SendWebhookAsync("check_run", EnsembleTestApp.CheckRunActionPayload(repo, _app.GitHub.Latest("ensemble", head)!, "approve-all", "bob"));
+        await _app.GitHub.WaitUntilAsync(g => g.Latest("ensemble", head) is { Conclusion: "success" }, Scenarios.Patience, "both approvals");
+
+        repo.Checkout("main");
+        repo.Git("merge", "-q", "--no-ff", "-m", "Merge pull request #7", "feature");
+        var mergeSha = repo.Head();
+        var state = _app.Service<IStateStore>();
+        var headRow = (await state.ListHeadsAsync(new RepoRef(EnsembleTestApp.InstallationId, repo.Owner, repo.Name), 7)).Single();
+        var runs = (await state.ListRunsAsync(headRow.Id)).ToDictionary(r => r.ProjectPath);
+        var merge = await state.RecordMergeAsync(headRow.Id, mergeSha, DateTimeOffset.UtcNow);
+        // envs/dev was being applied when the process died; envs/prod's job never ran.
+        Assert.True(await state.StartApplyAsync(runs["envs/dev"].Id, merge.Id, "hangfire-lost",
+            Ensemble.Jobs.Core.Approvals.RunStateMachine.SourcesOf(new Ensemble.Jobs.Core.Approvals.RunEvent.ApplyStarted()), DateTimeOffset.UtcNow));
+
+        await ActivatorUtilities.CreateInstance<Ensemble.App.Hosting.RecoveryService>(_app.App.Services).StartAsync(CancellationToken.None);
+
+        await _app.GitHub.WaitUntilAsync(g => g.Latest("ensemble: envs/prod", mergeSha) is { Status: "completed" }
+            && g.Latest("ensemble: envs/dev", mergeSha) is { Status: "completed" }, Scenarios.Patience, "both results on the merge commit");
+        Assert.Equal("success", _app.GitHub.Latest("ensemble: envs/prod", mergeSha)!.Conclusion);
+        var dev = _app.GitHub.Latest("ensemble: envs/dev", mergeSha)!;
+        Assert.Equal("failure", dev.Conclusion);
+        Assert.Contains("interrupted", dev.Title, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("never runs an apply twice", dev.Summary, StringComparison.Ordinal);
+        Assert.Equal(RunStatus.Applied, (await state.GetRunAsync(runs["envs/prod"].Id))!.Status);
+        Assert.Equal(RunStatus.ApplyFailed, (await state.GetRunAsync(runs["envs/dev"].Id))!.Status);
     }
 
     [Fact]

@@ -172,7 +172,8 @@ public static class StateAndJobs
 /// deliveries recorded but not processed, and runs still queued or planning. With PostgreSQL, Hangfire keeps the queue.
 /// </summary>
 public sealed partial class RecoveryService(
-    SqlStateStore state, IBackgroundJobClient jobs, TimeProvider time, IOptions<EnsembleOptions> options, ILogger<RecoveryService> logger) : IHostedService
+    SqlStateStore state, IBackgroundJobClient jobs, ApplyCoordinator coordinator, TimeProvider time, IOptions<EnsembleOptions> options,
+    ILogger<RecoveryService> logger) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -199,14 +200,17 @@ public sealed partial class RecoveryService(
             }
         }
 
-        if (deliveries + runs.Count > 0)
+        // Applies of recorded merges: approved ones start again, ones caught applying are reported, never re-run.
+        var applies = await coordinator.RecoverAsync(cancellationToken);
+
+        if (deliveries + runs.Count + applies > 0)
         {
-            LogRecovered(logger, deliveries, runs.Count);
+            LogRecovered(logger, deliveries, runs.Count, applies);
         }
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Re-enqueued unfinished work after a restart: {Deliveries} deliveries, {Runs} plans")]
-    private static partial void LogRecovered(ILogger logger, int deliveries, int runs);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Re-enqueued unfinished work after a restart: {Deliveries} deliveries, {Runs} plans, {Applies} applies")]
+    private static partial void LogRecovered(ILogger logger, int deliveries, int runs, int applies);
 }
