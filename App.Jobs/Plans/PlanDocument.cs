@@ -48,8 +48,11 @@ public sealed record ResourceChange
     /// <summary>The resource's object in <c>resource_changes</c>, as UTF-8 (a slice of the plan's bytes where possible).</summary>
     internal ReadOnlyMemory<byte> Json { get; init; }
 
-    /// <summary>Where each value sits inside <see cref="Json"/>.</summary>
-    internal ResourceValues Values { get; init; }
+    /// <summary>
+    /// Where each value sits inside <see cref="Json"/>, found by a scan of the entry (a few hundred bytes) when asked: kept
+    /// for every resource, the eight ranges would cost a tenth of the plan's size again.
+    /// </summary>
+    internal ResourceValues Values => ResourceValues.Scan(Json.Span);
 
     /// <summary>True when <c>importing</c> is an object (read while parsing: every listing asks).</summary>
     public bool IsImport { get; internal init; }
@@ -92,7 +95,91 @@ internal readonly record struct ResourceValues(
     ValueRange AfterSensitive,
     ValueRange AfterUnknown,
     ValueRange ReplacePaths,
-    ValueRange Importing);
+    ValueRange Importing)
+{
+    private static readonly JsonReaderOptions ReaderOptions = new() { MaxDepth = 512 };
+
+    /// <summary>Reads a resource change's JSON (already checked by the parser); a repeated field counts as its last occurrence.</summary>
+    public static ResourceValues Scan(ReadOnlySpan<byte> entry)
+    {
+        var values = default(ResourceValues);
+        var reader = new Utf8JsonReader(entry, ReaderOptions);
+        reader.Read();
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("index"u8))
+            {
+                reader.Read();
+                values = values with { Index = Range(ref reader) };
+            }
+            else if (reader.ValueTextEquals("change"u8))
+            {
+                reader.Read();
+                values = values with { Before = default, After = default, BeforeSensitive = default, AfterSensitive = default,
+                    AfterUnknown = default, ReplacePaths = default, Importing = default };
+                if (reader.TokenType != JsonTokenType.StartObject)
+                {
+                    reader.Skip();
+                    continue;
+                }
+
+                while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                {
+                    var slot = Slot(ref reader);
+                    reader.Read();
+                    if (slot < 0)
+                    {
+                        reader.Skip();
+                        continue;
+                    }
+
+                    var range = Range(ref reader);
+                    values = slot switch
+                    {
+                        0 => values with { Before = range },
+                        1 => values with { After = range },
+                        2 => values with { BeforeSensitive = range },
+                        3 => values with { AfterSensitive = range },
+                        4 => values with { AfterUnknown = range },
+                        5 => values with { ReplacePaths = range },
+                        _ => values with { Importing = range },
+                    };
+                }
+            }
+            else
+            {
+                reader.Read();
+                reader.Skip();
+            }
+        }
+
+        return values;
+    }
+
+    private static readonly byte[][] ChangeFields =
+        ["before"u8.ToArray(), "after"u8.ToArray(), "before_sensitive"u8.ToArray(), "after_sensitive"u8.ToArray(),
+         "after_unknown"u8.ToArray(), "replace_paths"u8.ToArray(), "importing"u8.ToArray()];
+
+    private static int Slot(ref Utf8JsonReader reader)
+    {
+        for (var i = 0; i < ChangeFields.Length; i++)
+        {
+            if (reader.ValueTextEquals(ChangeFields[i]))
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+
+    private static ValueRange Range(ref Utf8JsonReader reader)
+    {
+        var from = (int)reader.TokenStartIndex;
+        reader.Skip();
+        return new ValueRange(from, (int)reader.BytesConsumed - from);
+    }
+}
 
 /// <summary>One entry of <c>output_changes</c>.</summary>
 public sealed record OutputChange

@@ -65,7 +65,7 @@ public static class PlanFingerprint
             writer.WriteStartObject();
             WriteActions(writer, change.Actions);
             writer.WriteString("address", change.Address);
-            var values = change.Values;
+            var values = change.Values; // one scan of the entry for all seven
             WriteValue(writer, "after", change.Json, values.After);
             WriteValue(writer, "after_sensitive", change.Json, values.AfterSensitive);
             WriteValue(writer, "after_unknown", change.Json, values.AfterUnknown);

@@ -296,7 +296,7 @@ internal static class PlanParser
 
     /// <summary>
     /// Reads one resource change, the reader on its first token; leaves the reader on its last. Only names and actions
-    /// become objects; values are recorded as ranges into the entry's bytes (<see cref="ResourceValues"/>).
+    /// become objects; values stay in the entry's bytes, found again when asked for (<see cref="ResourceValues"/>).
     /// </summary>
     private static ResourceChange ReadResourceChange(ref Utf8JsonReader reader, ReadOnlySequence<byte> json, Where path, Repeats repeats)
     {
@@ -308,7 +308,6 @@ internal static class PlanParser
         var start = reader.TokenStartIndex;
         StringField address = default, previous = default, module = default, mode = default, type = default, name = default,
             provider = default, reason = default;
-        ValueRange index = default;
         var change = new ChangeFields();
         var hasChange = false;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
@@ -353,16 +352,11 @@ internal static class PlanParser
                 reader.Read();
                 reason = StringField.Read(ref reader, ref repeats.Reason);
             }
-            else if (reader.ValueTextEquals("index"u8))
-            {
-                reader.Read();
-                index = Range(ref reader, start);
-            }
             else if (reader.ValueTextEquals("change"u8))
             {
                 reader.Read();
                 hasChange = true;
-                change = ReadChange(ref reader, start, repeats.Actions);
+                change = ReadChange(ref reader, repeats.Actions);
             }
             else
             {
@@ -399,15 +393,13 @@ internal static class PlanParser
             ActionReason = reason.Optional(path, "action_reason"),
             // An entry split across two chunks of a streamed input gets its own copy; every other one is a slice.
             Json = entry.IsSingleSegment ? entry.First : entry.ToArray(),
-            Values = new ResourceValues(index, change.Before, change.After, change.BeforeSensitive, change.AfterSensitive,
-                change.AfterUnknown, change.ReplacePaths, change.Importing),
             IsImport = change.IsImport,
             ImportId = change.ImportId,
         };
     }
 
     /// <summary>Reads a <c>change</c> object (or whatever stands in its place), the reader on its first token.</summary>
-    private static ChangeFields ReadChange(ref Utf8JsonReader reader, long start, List<string> scratch)
+    private static ChangeFields ReadChange(ref Utf8JsonReader reader, List<string> scratch)
     {
         var change = new ChangeFields { Kind = reader.TokenType };
         if (reader.TokenType != JsonTokenType.StartObject)
@@ -423,40 +415,10 @@ internal static class PlanParser
                 reader.Read();
                 change.ReadActions(ref reader, scratch);
             }
-            else if (reader.ValueTextEquals("before"u8))
-            {
-                reader.Read();
-                change.Before = Range(ref reader, start);
-            }
-            else if (reader.ValueTextEquals("after"u8))
-            {
-                reader.Read();
-                change.After = Range(ref reader, start);
-            }
-            else if (reader.ValueTextEquals("before_sensitive"u8))
-            {
-                reader.Read();
-                change.BeforeSensitive = Range(ref reader, start);
-            }
-            else if (reader.ValueTextEquals("after_sensitive"u8))
-            {
-                reader.Read();
-                change.AfterSensitive = Range(ref reader, start);
-            }
-            else if (reader.ValueTextEquals("after_unknown"u8))
-            {
-                reader.Read();
-                change.AfterUnknown = Range(ref reader, start);
-            }
-            else if (reader.ValueTextEquals("replace_paths"u8))
-            {
-                reader.Read();
-                change.ReplacePaths = Range(ref reader, start);
-            }
             else if (reader.ValueTextEquals("importing"u8))
             {
                 reader.Read();
-                change.ReadImporting(ref reader, start);
+                change.ReadImporting(ref reader);
             }
             else
             {
@@ -466,14 +428,6 @@ internal static class PlanParser
         }
 
         return change;
-    }
-
-    /// <summary>The current value's place relative to <paramref name="start"/>; leaves the reader on its last token.</summary>
-    private static ValueRange Range(ref Utf8JsonReader reader, long start)
-    {
-        var from = reader.TokenStartIndex;
-        reader.Skip();
-        return new ValueRange(checked((int)(from - start)), checked((int)(reader.BytesConsumed - from)));
     }
 
     /// <summary>A resource change held in a small section read as an element (<c>deferred_changes</c>): read from its own bytes.</summary>
@@ -587,20 +541,13 @@ internal static class PlanParser
         };
     }
 
-    /// <summary>What a <c>change</c> object held: its actions as read, and where its values sit.</summary>
+    /// <summary>What a <c>change</c> object held that every listing needs: its actions as read, and whether it imports.</summary>
     private struct ChangeFields
     {
         public JsonTokenType Kind;
         private JsonTokenType actionsKind;
         private JsonTokenType badActionKind;
         private IReadOnlyList<string>? actions;
-        public ValueRange Before;
-        public ValueRange After;
-        public ValueRange BeforeSensitive;
-        public ValueRange AfterSensitive;
-        public ValueRange AfterUnknown;
-        public ValueRange ReplacePaths;
-        public ValueRange Importing;
         public bool IsImport;
         public string? ImportId;
 
@@ -639,9 +586,8 @@ internal static class PlanParser
                 : scratch.ToArray();
         }
 
-        public void ReadImporting(ref Utf8JsonReader reader, long start)
+        public void ReadImporting(ref Utf8JsonReader reader)
         {
-            var from = reader.TokenStartIndex;
             IsImport = reader.TokenType == JsonTokenType.StartObject;
             ImportId = null;
             if (IsImport)
@@ -660,7 +606,6 @@ internal static class PlanParser
             }
 
             reader.Skip();
-            Importing = new ValueRange(checked((int)(from - start)), checked((int)(reader.BytesConsumed - from)));
         }
 
         public readonly IReadOnlyList<string> Actions(Where path)
