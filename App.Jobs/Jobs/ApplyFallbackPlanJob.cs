@@ -111,10 +111,14 @@ public sealed partial class ApplyFallbackPlanJob(
                 return;
             }
 
-            var json = new MemoryStream();
-            var writer = new StreamWriter(json, new UTF8Encoding(false)) { NewLine = "\n" };
-            var show = await Terraform(["show", "-json", "-no-color", planFile], async line => await writer.WriteLineAsync(line));
-            await writer.FlushAsync(cancellationToken);
+            // To a file, then uploaded and parsed from it: the plan's bytes are in memory once (see PlanJob).
+            var jsonFile = Path.Combine(output, "plan.json");
+            TerraformResult show;
+            await using (var writer = new StreamWriter(jsonFile, append: false, new UTF8Encoding(false)) { NewLine = "\n" })
+            {
+                show = await Terraform(["show", "-json", "-no-color", planFile], async line => await writer.WriteLineAsync(line));
+            }
+
             if (show.ExitCode != 0)
             {
                 await FailAsync(head, run, "show", log.ToString(), cancellationToken);
@@ -128,10 +132,18 @@ public sealed partial class ApplyFallbackPlanJob(
                 planSha256 = await artifacts.PutAsync(Key(ArtifactKeys.PlanFile), planStream, cancellationToken);
             }
 
-            var jsonBytes = json.ToArray();
-            await artifacts.PutAsync(Key(ArtifactKeys.PlanJson), new MemoryStream(jsonBytes, writable: false), cancellationToken);
+            await using (var jsonStream = File.OpenRead(jsonFile))
+            {
+                await artifacts.PutAsync(Key(ArtifactKeys.PlanJson), jsonStream, cancellationToken);
+            }
+
             await artifacts.PutAsync(Key(ArtifactKeys.PlanLog), new MemoryStream(Encoding.UTF8.GetBytes(log.ToString()), writable: false), cancellationToken);
-            var parsed = PlanDocument.Parse(jsonBytes);
+            PlanParseResult parsed;
+            await using (var jsonStream = File.OpenRead(jsonFile))
+            {
+                parsed = await PlanDocument.ParseAsync(jsonStream, cancellationToken);
+            }
+
             if (parsed.Plan is not { } document)
             {
                 RunLog.Append(log, $"Ensemble could not read terraform's plan JSON: {parsed.Error}");

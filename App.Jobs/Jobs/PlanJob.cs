@@ -164,16 +164,21 @@ public sealed partial class PlanJob(
                 return;
             }
 
-            var json = new MemoryStream();
-            var jsonWriter = new StreamWriter(json, new UTF8Encoding(false)) { NewLine = "\n" };
-            var show = await Terraform("Reading the plan (terraform show -json)", ["show", "-json", "-no-color", planFile], async line =>
+            // To a file, not a MemoryStream (which doubles as it grows): uploaded and parsed from there, so the plan's
+            // bytes are in memory once, in the parsed plan.
+            var jsonFile = Path.Combine(output, "plan.json");
+            TerraformResult show;
+            await using (var jsonWriter = new StreamWriter(jsonFile, append: false, new UTF8Encoding(false)) { NewLine = "\n" })
             {
-                await jsonWriter.WriteLineAsync(line);
-            });
-            await jsonWriter.FlushAsync(cancellationToken);
+                show = await Terraform("Reading the plan (terraform show -json)", ["show", "-json", "-no-color", planFile], async line =>
+                {
+                    await jsonWriter.WriteLineAsync(line);
+                });
+            }
+
             if (show.ExitCode != 0)
             {
-                RunLog.Append(log, runMasker.Mask(Encoding.UTF8.GetString(json.GetBuffer(), 0, (int)json.Length)));
+                RunLog.Append(log, runMasker.Mask(await File.ReadAllTextAsync(jsonFile, cancellationToken)));
                 await FailWithLogAsync(head, run, "show", log, progress, cancellationToken);
                 return;
             }
@@ -185,12 +190,19 @@ public sealed partial class PlanJob(
                 planSha256 = await artifacts.PutAsync(key("plan.tfplan"), planStream, cancellationToken);
             }
 
-            // One buffer for upload, parse and render: plans can be tens of MB.
-            var jsonBytes = json.GetBuffer().AsMemory(0, (int)json.Length);
-            await artifacts.PutAsync(key(ArtifactKeys.PlanJson), new MemoryStream(json.GetBuffer(), 0, (int)json.Length, writable: false), cancellationToken);
+            await using (var jsonStream = File.OpenRead(jsonFile))
+            {
+                await artifacts.PutAsync(key(ArtifactKeys.PlanJson), jsonStream, cancellationToken);
+            }
+
             await artifacts.PutAsync(key("plan.log"), new MemoryStream(Encoding.UTF8.GetBytes(log.ToString()), writable: false), cancellationToken);
 
-            var parsed = PlanDocument.Parse(jsonBytes);
+            PlanParseResult parsed;
+            await using (var jsonStream = File.OpenRead(jsonFile))
+            {
+                parsed = await PlanDocument.ParseAsync(jsonStream, cancellationToken);
+            }
+
             if (parsed.Error is { } parseError)
             {
                 RunLog.Append(log, $"Ensemble could not read terraform's plan JSON: {parseError}");
