@@ -212,14 +212,19 @@ public sealed class PlanExecution(
             return await FailedWithLog("plan");
         }
 
-        var json = new MemoryStream();
-        var jsonWriter = new StreamWriter(json, new UTF8Encoding(false)) { NewLine = "\n" };
-        var show = await Terraform("Reading the plan (terraform show -json)", ["show", "-json", "-no-color", planFile],
-            async line => await jsonWriter.WriteLineAsync(line));
-        await jsonWriter.FlushAsync(ct);
+        // To a file, not a MemoryStream (which doubles as it grows): uploaded and parsed from there, so the plan's
+        // bytes are in memory once, in the parsed plan.
+        var jsonFile = Path.Combine(output, "plan.json");
+        TerraformResult show;
+        await using (var jsonWriter = new StreamWriter(jsonFile, append: false, new UTF8Encoding(false)) { NewLine = "\n" })
+        {
+            show = await Terraform("Reading the plan (terraform show -json)", ["show", "-json", "-no-color", planFile],
+                async line => await jsonWriter.WriteLineAsync(line));
+        }
+
         if (show.ExitCode != 0)
         {
-            RunLog.Append(log, runMasker.Mask(Encoding.UTF8.GetString(json.GetBuffer(), 0, (int)json.Length)));
+            RunLog.Append(log, runMasker.Mask(await File.ReadAllTextAsync(jsonFile, ct)));
             return await FailedWithLog("show");
         }
 
@@ -229,12 +234,19 @@ public sealed class PlanExecution(
             planSha256 = await artifacts.PutAsync(Key(ArtifactKeys.PlanFile), planStream, ct);
         }
 
-        // One buffer for upload, parse and render: plans can be tens of MB.
-        var jsonBytes = json.GetBuffer().AsMemory(0, (int)json.Length);
-        await artifacts.PutAsync(Key(ArtifactKeys.PlanJson), new MemoryStream(json.GetBuffer(), 0, (int)json.Length, writable: false), ct);
+        await using (var jsonStream = File.OpenRead(jsonFile))
+        {
+            await artifacts.PutAsync(Key(ArtifactKeys.PlanJson), jsonStream, ct);
+        }
+
         await artifacts.PutAsync(Key(ArtifactKeys.PlanLog), new MemoryStream(Encoding.UTF8.GetBytes(log.ToString()), writable: false), ct);
 
-        var parsed = PlanDocument.Parse(jsonBytes);
+        PlanParseResult parsed;
+        await using (var jsonStream = File.OpenRead(jsonFile))
+        {
+            parsed = await PlanDocument.ParseAsync(jsonStream, ct);
+        }
+
         if (parsed.Plan is not { } document)
         {
             RunLog.Append(log, $"Ensemble could not read terraform's plan JSON: {parsed.Error}");

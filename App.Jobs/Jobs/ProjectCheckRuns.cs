@@ -20,9 +20,7 @@ public sealed class ProjectCheckRuns(IArtifactStore artifacts, IGitHubChecks che
         var key = ArtifactKeys.For(head.Repo, head.Number, run.ProjectPath, head.HeadSha, ArtifactKeys.PlanJson);
         await using var stream = await artifacts.OpenReadAsync(key, ct)
             ?? throw new InvalidOperationException($"The plan JSON of {run.ProjectPath} is missing from the artifact store ({key}).");
-        using var buffer = new MemoryStream();
-        await stream.CopyToAsync(buffer, ct);
-        var parsed = PlanDocument.Parse(buffer.GetBuffer().AsMemory(0, (int)buffer.Length));
+        var parsed = await PlanDocument.ParseAsync(stream, ct);
         return parsed.Plan is { } plan
             ? PlanRenderer.Render(plan, new PlanRenderContext(run.ProjectPath, links.UrlFor(key), run.Destroy))
             : throw new InvalidOperationException($"The stored plan JSON of {run.ProjectPath} cannot be read: {parsed.Error}");

@@ -103,5 +103,26 @@ internal static class Markdown
         return sb.Append(block);
     }
 
+    /// <summary>Lines joined by newlines as one block, written straight into the builder (no joined copy).</summary>
+    public static StringBuilder AppendLinesBlock(this StringBuilder sb, IReadOnlyList<string> lines)
+    {
+        if (sb.Length > 0)
+        {
+            sb.Append("\n\n");
+        }
+
+        for (var i = 0; i < lines.Count; i++)
+        {
+            if (i > 0)
+            {
+                sb.Append('\n');
+            }
+
+            sb.Append(lines[i]);
+        }
+
+        return sb;
+    }
+
     public static int BlockCost(StringBuilder sb, string block) => (sb.Length > 0 ? 2 : 0) + block.Length;
 }

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text.Json;
 
 namespace Ensemble.Jobs.Plans;
@@ -11,8 +12,10 @@ public enum ReplaceOrder { None, DeleteThenCreate, CreateThenDelete }
 public enum ResourceMode { Managed, Data }
 
 /// <summary>
-/// One entry of <c>resource_changes</c> (or <c>resource_drift</c>). Values are <see cref="JsonElement"/> views into the
-/// parsed document: nothing is copied. A missing marker tree is <see cref="JsonValueKind.Undefined"/>.
+/// One entry of <c>resource_changes</c> (or <c>resource_drift</c>). Only what every listing needs is read while parsing
+/// (address, actions, names); the values (before, after, their markers) stay as raw UTF-8 inside the plan's bytes and are
+/// parsed when asked for: a 10,000-resource plan then holds its bytes once, not a JsonDocument's token table as well.
+/// Each value property parses its value again on every access; a missing value is <see cref="JsonValueKind.Undefined"/>.
 /// </summary>
 public sealed record ResourceChange
 {
@@ -24,7 +27,7 @@ public sealed record ResourceChange
     public required string Type { get; init; }
     public required string Name { get; init; }
     /// <summary><c>count</c> index (number) or <c>for_each</c> key (string); Undefined when the resource has neither.</summary>
-    public JsonElement Index => Property(Resource, "index");
+    public JsonElement Index => Values.Index.Parse(Json);
     public string ProviderName { get; init; } = "";
     public PlanAction Action { get; init; }
     public ReplaceOrder ReplaceOrder { get; init; }
@@ -32,36 +35,150 @@ public sealed record ResourceChange
     public required IReadOnlyList<string> Actions { get; init; }
     /// <summary>e.g. <c>replace_because_cannot_update</c>, <c>delete_because_no_resource_config</c>.</summary>
     public string? ActionReason { get; init; }
-    public JsonElement Before => Property(Change, "before");
-    public JsonElement After => Property(Change, "after");
-    public JsonElement BeforeSensitive => Property(Change, "before_sensitive");
-    public JsonElement AfterSensitive => Property(Change, "after_sensitive");
-    public JsonElement AfterUnknown => Property(Change, "after_unknown");
+    public JsonElement Before => Values.Before.Parse(Json);
+    public JsonElement After => Values.After.Parse(Json);
+    public JsonElement BeforeSensitive => Values.BeforeSensitive.Parse(Json);
+    public JsonElement AfterSensitive => Values.AfterSensitive.Parse(Json);
+    public JsonElement AfterUnknown => Values.AfterUnknown.Parse(Json);
     /// <summary>Array of attribute paths (each an array of keys/indices) whose change forces replacement.</summary>
-    public JsonElement ReplacePaths => Property(Change, "replace_paths");
+    public JsonElement ReplacePaths => Values.ReplacePaths.Parse(Json);
     /// <summary>The <c>importing</c> object (id or identity) when this change imports an existing object.</summary>
-    public JsonElement Importing => Property(Change, "importing");
+    public JsonElement Importing => Values.Importing.Parse(Json);
 
-    // Two views instead of one per field: a 10,000-resource plan keeps 10,000 of these, and each JsonElement is 16 bytes.
-    /// <summary>The resource's object in <c>resource_changes</c>.</summary>
-    internal JsonElement Resource { get; init; }
+    /// <summary>The resource's object in <c>resource_changes</c>, as UTF-8 (a slice of the plan's bytes where possible).</summary>
+    internal ReadOnlyMemory<byte> Json { get; init; }
 
-    /// <summary>Its <c>change</c> object.</summary>
-    internal JsonElement Change { get; init; }
+    /// <summary>
+    /// Where each value sits inside <see cref="Json"/>, found by a scan of the entry (a few hundred bytes) when asked: kept
+    /// for every resource, the eight ranges would cost a tenth of the plan's size again.
+    /// </summary>
+    internal ResourceValues Values => ResourceValues.Scan(Json.Span);
 
-    private static JsonElement Property(JsonElement e, string name) =>
-        e.ValueKind == JsonValueKind.Object && e.TryGetProperty(name, out var value) ? value : default;
-
-    public bool IsImport => Importing.ValueKind == JsonValueKind.Object;
+    /// <summary>True when <c>importing</c> is an object (read while parsing: every listing asks).</summary>
+    public bool IsImport { get; internal init; }
     public bool IsMove => PreviousAddress is not null && PreviousAddress != Address;
-    public string? ImportId =>
-        IsImport && Importing.TryGetProperty("id", out var id) && id.ValueKind == JsonValueKind.String ? id.GetString() : null;
+    /// <summary>The id an import reads the object by, when <c>importing</c> names one.</summary>
+    public string? ImportId { get; internal init; }
 
     /// <summary>Replace paths in Terraform's own notation, e.g. <c>tags["Name"]</c>, <c>ingress[0].cidr</c>.</summary>
     public IReadOnlyList<string> ReplacePathsDisplay =>
-        ReplacePaths.ValueKind == JsonValueKind.Array
-            ? [.. ReplacePaths.EnumerateArray().Select(AttributePath.Format)]
+        ReplacePaths is { ValueKind: JsonValueKind.Array } paths
+            ? [.. paths.EnumerateArray().Select(AttributePath.Format)]
             : [];
+}
+
+/// <summary>A value's place inside a resource's JSON; length 0 when the resource does not have it.</summary>
+internal readonly record struct ValueRange(int Start, int Length)
+{
+    private static readonly JsonReaderOptions ReaderOptions = new() { MaxDepth = 512 };
+
+    /// <summary>A fresh, self-contained element (its own copy of the bytes), valid for as long as the caller keeps it.</summary>
+    public JsonElement Parse(ReadOnlyMemory<byte> json)
+    {
+        if (Length == 0)
+        {
+            return default;
+        }
+
+        var reader = new Utf8JsonReader(json.Span.Slice(Start, Length), ReaderOptions);
+        reader.Read();
+        return JsonElement.ParseValue(ref reader);
+    }
+}
+
+/// <summary>Where a resource change's values sit inside its JSON (see <see cref="ResourceChange.Json"/>).</summary>
+internal readonly record struct ResourceValues(
+    ValueRange Index,
+    ValueRange Before,
+    ValueRange After,
+    ValueRange BeforeSensitive,
+    ValueRange AfterSensitive,
+    ValueRange AfterUnknown,
+    ValueRange ReplacePaths,
+    ValueRange Importing)
+{
+    private static readonly JsonReaderOptions ReaderOptions = new() { MaxDepth = 512 };
+
+    /// <summary>Reads a resource change's JSON (already checked by the parser); a repeated field counts as its last occurrence.</summary>
+    public static ResourceValues Scan(ReadOnlySpan<byte> entry)
+    {
+        var values = default(ResourceValues);
+        var reader = new Utf8JsonReader(entry, ReaderOptions);
+        reader.Read();
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("index"u8))
+            {
+                reader.Read();
+                values = values with { Index = Range(ref reader) };
+            }
+            else if (reader.ValueTextEquals("change"u8))
+            {
+                reader.Read();
+                values = values with { Before = default, After = default, BeforeSensitive = default, AfterSensitive = default,
+                    AfterUnknown = default, ReplacePaths = default, Importing = default };
+                if (reader.TokenType != JsonTokenType.StartObject)
+                {
+                    reader.Skip();
+                    continue;
+                }
+
+                while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                {
+                    var slot = Slot(ref reader);
+                    reader.Read();
+                    if (slot < 0)
+                    {
+                        reader.Skip();
+                        continue;
+                    }
+
+                    var range = Range(ref reader);
+                    values = slot switch
+                    {
+                        0 => values with { Before = range },
+                        1 => values with { After = range },
+                        2 => values with { BeforeSensitive = range },
+                        3 => values with { AfterSensitive = range },
+                        4 => values with { AfterUnknown = range },
+                        5 => values with { ReplacePaths = range },
+                        _ => values with { Importing = range },
+                    };
+                }
+            }
+            else
+            {
+                reader.Read();
+                reader.Skip();
+            }
+        }
+
+        return values;
+    }
+
+    private static readonly byte[][] ChangeFields =
+        ["before"u8.ToArray(), "after"u8.ToArray(), "before_sensitive"u8.ToArray(), "after_sensitive"u8.ToArray(),
+         "after_unknown"u8.ToArray(), "replace_paths"u8.ToArray(), "importing"u8.ToArray()];
+
+    private static int Slot(ref Utf8JsonReader reader)
+    {
+        for (var i = 0; i < ChangeFields.Length; i++)
+        {
+            if (reader.ValueTextEquals(ChangeFields[i]))
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+
+    private static ValueRange Range(ref Utf8JsonReader reader)
+    {
+        var from = (int)reader.TokenStartIndex;
+        reader.Skip();
+        return new ValueRange(from, (int)reader.BytesConsumed - from);
+    }
 }
 
 /// <summary>One entry of <c>output_changes</c>.</summary>
@@ -106,10 +223,55 @@ public sealed record PlanDocument
     /// <summary>Addresses of Terraform 1.14 <c>action</c> invocations that apply would run.</summary>
     public IReadOnlyList<string> ActionInvocations { get; init; } = [];
 
-    /// <summary>Parses UTF-8 <c>show -json</c> output. Never throws for bad input: the failure says what is wrong.</summary>
-    public static PlanParseResult Parse(ReadOnlyMemory<byte> utf8Json) => PlanParser.Parse(utf8Json);
+    /// <summary>
+    /// True when applying the plan destroys every resource the project manages: it changes at least one managed resource
+    /// and every managed change is a delete. That is what <c>plan -destroy</c> produces (the plan JSON has no field naming
+    /// the mode), and what a plan whose configuration lost every resource amounts to. Data sources do not count: they are
+    /// read, never destroyed.
+    /// </summary>
+    public bool DestroysEverything
+    {
+        get
+        {
+            var managed = 0;
+            foreach (var change in ResourceChanges)
+            {
+                if (change.Mode == ResourceMode.Data)
+                {
+                    continue;
+                }
 
-    public static PlanParseResult Parse(string json) => PlanParser.Parse(System.Text.Encoding.UTF8.GetBytes(json));
+                if (change.Action != PlanAction.Delete)
+                {
+                    return false;
+                }
+
+                managed++;
+            }
+
+            return managed > 0;
+        }
+    }
+
+    /// <summary>
+    /// Parses UTF-8 <c>show -json</c> output. Never throws for bad input: the failure says what is wrong. The plan keeps
+    /// <paramref name="utf8Json"/> (not a copy) and reads resource values from it when they are asked for, so the caller
+    /// must not change the buffer while the plan is in use.
+    /// </summary>
+    public static PlanParseResult Parse(ReadOnlyMemory<byte> utf8Json) => PlanParser.Parse(new ReadOnlySequence<byte>(utf8Json));
+
+    /// <summary>
+    /// Reads <paramref name="utf8Json"/> to its end and parses it. The cheapest way in for a file or an artifact: the bytes are
+    /// held once (one exact-size array when the stream knows its length, else a few large chunks), never also as a
+    /// string, a MemoryStream or a JsonDocument. Does not dispose the stream.
+    /// </summary>
+    public static PlanParseResult Parse(Stream utf8Json) => PlanParser.Parse(PlanInput.Read(utf8Json));
+
+    /// <inheritdoc cref="Parse(Stream)"/>
+    public static async Task<PlanParseResult> ParseAsync(Stream utf8Json, CancellationToken cancellationToken = default) =>
+        PlanParser.Parse(await PlanInput.ReadAsync(utf8Json, cancellationToken).ConfigureAwait(false));
+
+    public static PlanParseResult Parse(string json) => Parse(System.Text.Encoding.UTF8.GetBytes(json));
 }
 
 /// <summary>Either a plan or a one-line reason why the input is not one.</summary>

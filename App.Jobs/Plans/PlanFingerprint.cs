@@ -12,6 +12,7 @@ namespace Ensemble.Jobs.Plans;
 public static class PlanFingerprint
 {
     // Fixed escaping so the same string always hashes the same way, whatever the input's own escaping was.
+    private static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = 512 };
     private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, Indented = false };
 
     /// <summary>Lower-case hex SHA-256 of the canonical JSON described in <see cref="WriteCanonical"/>.</summary>
@@ -64,18 +65,19 @@ public static class PlanFingerprint
             writer.WriteStartObject();
             WriteActions(writer, change.Actions);
             writer.WriteString("address", change.Address);
-            WriteValue(writer, "after", change.After);
-            WriteValue(writer, "after_sensitive", change.AfterSensitive);
-            WriteValue(writer, "after_unknown", change.AfterUnknown);
-            WriteValue(writer, "before", change.Before);
-            WriteValue(writer, "before_sensitive", change.BeforeSensitive);
-            WriteValue(writer, "importing", change.Importing);
+            var values = change.Values; // one scan of the entry for all seven
+            WriteValue(writer, "after", change.Json, values.After);
+            WriteValue(writer, "after_sensitive", change.Json, values.AfterSensitive);
+            WriteValue(writer, "after_unknown", change.Json, values.AfterUnknown);
+            WriteValue(writer, "before", change.Json, values.Before);
+            WriteValue(writer, "before_sensitive", change.Json, values.BeforeSensitive);
+            WriteValue(writer, "importing", change.Json, values.Importing);
             if (change.IsMove)
             {
                 writer.WriteString("previous_address", change.PreviousAddress);
             }
 
-            WriteValue(writer, "replace_paths", change.ReplacePaths);
+            WriteValue(writer, "replace_paths", change.Json, values.ReplacePaths);
             writer.WriteEndObject();
             writer.Flush();
         }
@@ -100,6 +102,23 @@ public static class PlanFingerprint
     {
         writer.WritePropertyName(name);
         WriteCanonical(writer, value);
+    }
+
+    /// <summary>
+    /// A resource's value straight from its bytes, through a pooled document returned at once: every resource of the plan
+    /// passes through here, and keeping (or leaving to the GC) a parsed copy of each would cost the plan's size again.
+    /// </summary>
+    private static void WriteValue(Utf8JsonWriter writer, string name, ReadOnlyMemory<byte> json, ValueRange range)
+    {
+        writer.WritePropertyName(name);
+        if (range.Length == 0)
+        {
+            writer.WriteNullValue();
+            return;
+        }
+
+        using var document = JsonDocument.Parse(json.Slice(range.Start, range.Length), DocumentOptions);
+        WriteCanonical(writer, document.RootElement);
     }
 
     private static void WriteCanonical(Utf8JsonWriter writer, JsonElement value)

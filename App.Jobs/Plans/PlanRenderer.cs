@@ -105,7 +105,7 @@ public static partial class PlanRenderer
         AppendNotices(sb, plan, ctx);
 
         var sections = new List<Section>();
-        var destructive = plan.ResourceChanges.Where(c => c.Action is PlanAction.Delete or PlanAction.Replace).ToList();
+        var destructive = Filter(plan.ResourceChanges, c => c.Action is PlanAction.Delete or PlanAction.Replace);
         if (destructive.Count > 0)
         {
             sections.Add(new Section(
@@ -117,28 +117,28 @@ public static partial class PlanRenderer
         AddAddressSection(sections, plan, PlanAction.Create, "#### + Create", "create", priority: 6, order: 1);
         AddAddressSection(sections, plan, PlanAction.Update, "#### ~ Update in place", "update", priority: 5, order: 2);
 
-        var imports = plan.ResourceChanges.Where(c => c.IsImport).ToList();
+        var imports = Filter(plan.ResourceChanges, c => c.IsImport);
         if (imports.Count > 0)
         {
             sections.Add(new Section($"#### Import ({Count(imports.Count)})", "import", "imports", 1, 3,
                 Lines(imports, c => $"- {Markdown.Code(c.Address)}" + (c.ImportId is { } id ? $" from id {Markdown.Code(id)}" : ""))));
         }
 
-        var moves = plan.ResourceChanges.Where(c => c.IsMove).ToList();
+        var moves = Filter(plan.ResourceChanges, c => c.IsMove);
         if (moves.Count > 0)
         {
             sections.Add(new Section($"#### Move ({Count(moves.Count)})", "move", "moves", 1, 4,
                 Lines(moves, c => $"- {Markdown.Code(c.PreviousAddress!)} → {Markdown.Code(c.Address)}")));
         }
 
-        var forgets = plan.ResourceChanges.Where(c => c.Action == PlanAction.Forget).ToList();
+        var forgets = Filter(plan.ResourceChanges, c => c.Action == PlanAction.Forget);
         if (forgets.Count > 0)
         {
             sections.Add(new Section($"#### Forget ({Count(forgets.Count)}): removed from state, the objects themselves are kept", "forget", "forgets", 1, 5,
                 Lines(forgets, c => $"- {Markdown.Code(c.Address)}")));
         }
 
-        var reads = plan.ResourceChanges.Where(c => c.Action == PlanAction.Read).ToList();
+        var reads = Filter(plan.ResourceChanges, c => c.Action == PlanAction.Read);
         if (reads.Count > 0)
         {
             sections.Add(new Section($"#### Data sources read during apply ({Count(reads.Count)})", "data source read", "data source reads", 7, 6,
@@ -184,7 +184,7 @@ public static partial class PlanRenderer
 
     private static void AddAddressSection(List<Section> sections, PlanDocument plan, PlanAction action, string heading, string noun, int priority, int order)
     {
-        var changes = plan.ResourceChanges.Where(c => c.Action == action).ToList();
+        var changes = Filter(plan.ResourceChanges, c => c.Action == action);
         if (changes.Count > 0)
         {
             sections.Add(new Section($"{heading} ({Count(changes.Count)})", noun + " address", noun + " addresses", priority, order,
@@ -425,7 +425,7 @@ public static partial class PlanRenderer
             sb.AppendBlock(section.Heading);
             if (section.Shown.Count > 0)
             {
-                sb.AppendBlock(string.Join('\n', section.Shown));
+                sb.AppendLinesBlock(section.Shown);
             }
 
             var missing = section.Lines.Count - section.Shown.Count;
@@ -456,12 +456,13 @@ public static partial class PlanRenderer
 
     private static string? RenderText(PlanDocument plan, PlanRenderContext ctx, Limits limits)
     {
-        var shown = plan.ResourceChanges
-            .Where(c => c.Action != PlanAction.NoOp || c.IsImport || c.IsMove)
-            .OrderBy(c => TextRank(c))
-            .ToList();
+        var shownCount = 0;
+        foreach (var c in plan.ResourceChanges)
+        {
+            shownCount += InText(c) ? 1 : 0;
+        }
 
-        if (shown.Count == 0)
+        if (shownCount == 0)
         {
             // Output-only or action-only plans: the summary already says everything.
             return null;
@@ -471,7 +472,7 @@ public static partial class PlanRenderer
         sb.AppendBlock($"### Attribute changes in {Markdown.Code(ctx.ProjectPath)}\n\nSensitive values are never shown, only `(sensitive)`.");
         var budget = limits.Output - NoteReserve - (ctx.FullPlanUrl?.Length ?? 0);
         var count = 0;
-        foreach (var change in shown)
+        foreach (var change in InTextOrder(plan.ResourceChanges))
         {
             var block = ResourceBlock(change, limits.ResourceDiff);
             if (sb.Length + Markdown.BlockCost(sb, block) > budget)
@@ -483,9 +484,9 @@ public static partial class PlanRenderer
             count++;
         }
 
-        if (count < shown.Count)
+        if (count < shownCount)
         {
-            var missing = shown.Count - count;
+            var missing = shownCount - count;
             sb.AppendBlock($"_… {Count(missing)} resource {(missing == 1 ? "diff" : "diffs")} not shown: check run text holds at most {Count(Max)} characters. Every address is listed in the summary as far as it fits._");
             if (ctx.FullPlanUrl is not null)
             {
@@ -494,6 +495,48 @@ public static partial class PlanRenderer
         }
 
         return sb.ToString();
+    }
+
+    private static bool InText(ResourceChange c) => c.Action != PlanAction.NoOp || c.IsImport || c.IsMove;
+
+    /// <summary>
+    /// The changes with a diff, ordered by <see cref="TextRank"/> and otherwise in plan order (what a stable sort gives),
+    /// one pass per rank: no sorted copy of a 10,000-entry list for the few hundred diffs a check run has room for.
+    /// </summary>
+    private static IEnumerable<ResourceChange> InTextOrder(IReadOnlyList<ResourceChange> changes)
+    {
+        for (var rank = 1; rank <= 6; rank++)
+        {
+            foreach (var c in changes)
+            {
+                if (InText(c) && TextRank(c) == rank)
+                {
+                    yield return c;
+                }
+            }
+        }
+    }
+
+    /// <summary>The matching items as an exact-size array (Where + ToList grows a list by doubling: up to 3× the garbage).</summary>
+    private static IReadOnlyList<T> Filter<T>(IReadOnlyList<T> items, Func<T, bool> keep)
+    {
+        var count = 0;
+        foreach (var item in items)
+        {
+            count += keep(item) ? 1 : 0;
+        }
+
+        var kept = new T[count];
+        var i = 0;
+        foreach (var item in items)
+        {
+            if (i < count && keep(item))
+            {
+                kept[i++] = item;
+            }
+        }
+
+        return kept;
     }
 
     private static int TextRank(ResourceChange c) => c.Action switch

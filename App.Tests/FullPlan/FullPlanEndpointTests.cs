@@ -91,6 +91,33 @@ public sealed class FullPlanEndpointTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Get_DestroyPlan_ShowsTheDestroyBannerAsTheCheckRunDoes()
+    {
+        // A deleted project's plan (plan -destroy): every resource it manages is deleted.
+        var link = Links.UrlFor(await StoreAsync(PlanFixtures.Generated(40, _ => 2), project: "envs/old"))!;
+
+        using var response = await GetAsync(link);
+        var page = await response.Content.ReadAsStringAsync();
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Contains("<h1>Destroy plan: 0 to add, 0 to change, 0 to replace, 40 to destroy", page, StringComparison.Ordinal);
+        Assert.Contains("DESTROY PLAN: applying it destroys every resource that project <code>envs/old</code> manages.", page, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Get_PlanThatAlsoDestroys_NoDestroyBanner()
+    {
+        var link = Links.UrlFor(await StoreAsync(PlanFixtures.Generated(30, mixed: true)))!;
+
+        using var response = await GetAsync(link);
+        var page = await response.Content.ReadAsStringAsync();
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Contains("<h1>Plan: 10 to add, 0 to change, 10 to replace, 10 to destroy", page, StringComparison.Ordinal);
+        Assert.DoesNotContain("DESTROY PLAN", page, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Get_AnyAnswer_IsNeverCachedIndexedOrReferred()
     {
         var link = Links.UrlFor(await StoreAsync(PlanFixtures.Generated(3, mixed: false)))!;

@@ -197,4 +197,70 @@ public class PlanDocumentTests
         Assert.Equal(1, summary.Read);
         Assert.False(summary.HasChanges);
     }
+
+    private const string Deleted = """{"address":"a.gone","change":{"actions":["delete"],"before":{"id":"1"},"after":null}}""";
+    private const string DataRead = """{"address":"data.a.b","mode":"data","change":{"actions":["read"]}}""";
+
+    [Theory]
+    [InlineData(Deleted + "," + Deleted, true)]
+    [InlineData(DataRead + "," + Deleted, true)]
+    [InlineData(Deleted + """,{"address":"a.kept","change":{"actions":["no-op"]}}""", false)]
+    [InlineData(Deleted + """,{"address":"a.new","change":{"actions":["create"]}}""", false)]
+    [InlineData("""{"address":"a.r","change":{"actions":["delete","create"]}}""", false)]
+    [InlineData(DataRead, false)]
+    [InlineData("", false)]
+    public void DestroysEverything_EveryManagedChangeADelete_True(string changes, bool expected)
+    {
+        var plan = PlanDocument.Parse("""{"format_version":"1.2","resource_changes":[""" + changes + "]}").Plan!;
+
+        Assert.Equal(expected, plan.DestroysEverything);
+    }
+
+    [Fact]
+    public void DestroysEverything_PlanThatDestroysSomeAndKeepsOne_False()
+    {
+        Assert.False(PlanFixtures.Load("borchero-1.13-delete.json").DestroysEverything);
+    }
+
+    [Theory]
+    [InlineData("[1]", "resource_changes[0] (a.b).change.actions should hold strings but holds number")]
+    [InlineData("[\"create\",null]", "resource_changes[0] (a.b).change.actions should hold strings but holds null")]
+    [InlineData("\"create\"", "resource_changes[0] (a.b).change.actions should be an array but is string")]
+    public void Parse_ActionsNotStrings_NamesTheField(string actions, string expected)
+    {
+        var result = PlanDocument.Parse("""{"format_version":"1.2","resource_changes":[{"address":"a.b","change":{"actions":""" + actions + "}}]}");
+
+        Assert.Contains(expected, result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Parse_SeveralProblems_ReportsTheFirstInFieldOrder()
+    {
+        // The version is checked before any resource, wherever it sits in the file.
+        var result = PlanDocument.Parse("""{"resource_changes":[{"change":{}}],"format_version":"7.0"}""");
+
+        Assert.Contains("format_version 7.0 is not supported", result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Parse_SyntaxErrorAfterAShapeProblem_ReportsTheSyntaxError()
+    {
+        var result = PlanDocument.Parse("""{"format_version":"1.2","resource_changes":[{"change":{}}],"x":[1,}""");
+
+        Assert.Contains("not valid JSON (line 1", result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Values_ReadTwice_AreEqualAndIndependentOfTheInputBuffer()
+    {
+        var bytes = PlanFixtures.Bytes("ovsds-1.7-sensitive-replace.json");
+        var change = Assert.Single(PlanDocument.Parse(bytes).Plan!.ResourceChanges);
+
+        var first = change.After;
+        var second = change.After;
+
+        Assert.Equal(first.GetRawText(), second.GetRawText());
+        Assert.Equal(JsonValueKind.Object, first.ValueKind);
+        Assert.Equal(JsonValueKind.Undefined, change.Importing.ValueKind);
+    }
 }

@@ -57,7 +57,7 @@ public static partial class FullPlanEndpoint
                 "The link is incomplete or was changed. Copy it again from the check run on the pull request.");
         }
 
-        byte[] bytes;
+        PlanParseResult parsed;
         await using (var stream = await artifacts.OpenReadAsync(key, cancellationToken))
         {
             if (stream is null)
@@ -66,12 +66,10 @@ public static partial class FullPlanEndpoint
                     "The plan's artifacts were removed. Comment /ensemble replan on the pull request to plan again.");
             }
 
-            using var buffer = new MemoryStream();
-            await stream.CopyToAsync(buffer, cancellationToken);
-            bytes = buffer.ToArray();
+            // Straight from the stream: the plan's bytes are held once, not also in a MemoryStream and its copy.
+            parsed = await PlanDocument.ParseAsync(stream, cancellationToken);
         }
 
-        var parsed = PlanDocument.Parse(bytes);
         if (parsed.Plan is not { } plan)
         {
             LogUnreadable(loggers.CreateLogger(typeof(FullPlanEndpoint)), key, parsed.Error);
@@ -80,7 +78,9 @@ public static partial class FullPlanEndpoint
         }
 
         var where = KeyParts.From(key);
-        var output = PlanRenderer.RenderFull(plan, new PlanRenderContext(where?.ProjectPath ?? "."));
+        // The link does not say whether the run was a destroy plan (a deleted project's); the plan does: every resource
+        // it manages is deleted. The page then carries the same banner and title as the check run.
+        var output = PlanRenderer.RenderFull(plan, new PlanRenderContext(where?.ProjectPath ?? ".", Destroy: plan.DestroysEverything));
         // Configured secrets (tokens, keys) are masked as in logs; the plan's own sensitive values are already masked.
         var masker = http.RequestServices.GetService<SecretMasker>() ?? SecretMasker.None;
         var body = new StringBuilder();
