@@ -1,0 +1,75 @@
+using Ensemble.Jobs.Config;
+using Ensemble.Jobs.State;
+using Microsoft.Extensions.Logging;
+
+namespace Ensemble.Jobs.Jobs;
+
+/// <summary>
+/// Declared dependencies between projects (<c>depends_on</c> in <c>.ensemble.yml</c>): a project is applied only after
+/// the projects it depends on, directly or through others. Read from the <b>merge commit</b>: it is the default branch's
+/// file as the merge left it, so a pull request that adds a project can order it in the same change. Ordering grants
+/// no power (it only delays an apply), which is why the PR's own edits may count; who may approve still comes from
+/// the base (<see cref="RepoConfigs"/>).
+/// </summary>
+public sealed partial class ApplyDependencies(IStateStore state, RepoConfigs configs, ILogger<ApplyDependencies> logger)
+{
+    private static readonly IReadOnlyDictionary<string, IReadOnlyList<string>> None = new Dictionary<string, IReadOnlyList<string>>();
+
+    /// <summary>Project → every project it must wait for (transitively), for <see cref="Core.ApplyVerification.Gate"/>.</summary>
+    public async Task<IReadOnlyDictionary<string, IReadOnlyList<string>>> ForAsync(PullRequestHead head, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(head);
+        var merge = await state.GetMergeByHeadAsync(head.Id, ct);
+        var sha = merge?.MergeSha ?? head.HeadSha;
+        var config = await configs.EffectiveAsync(head.Repo, head.Number, sha, sha, ct);
+        if (!config.IsValid)
+        {
+            // The merge broke the file (it was valid when planned, or nothing would have been planned): keep the order
+            // the pull request was reviewed with rather than applying everything at once.
+            LogInvalidAtMerge(logger, sha, string.Join("; ", config.Errors));
+            config = await configs.EffectiveAsync(head.Repo, head.Number, head.BaseSha, head.HeadSha, ct);
+        }
+
+        return config.IsValid ? Closure(config.Projects) : None;
+    }
+
+    /// <summary>
+    /// Every project each configured project waits for: its <c>depends_on</c> and theirs, so an unchanged project in
+    /// the middle of a chain still orders the two ends. A project never lists itself; a cycle stays visible as two
+    /// projects waiting for each other, which <see cref="Core.ApplyVerification.Gate"/> refuses with the cycle named.
+    /// </summary>
+    public static IReadOnlyDictionary<string, IReadOnlyList<string>> Closure(IReadOnlyList<ProjectConfig> projects)
+    {
+        ArgumentNullException.ThrowIfNull(projects);
+        var direct = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
+        foreach (var project in projects.Where(p => p.DependsOn.Count > 0))
+        {
+            direct[project.Path] = project.DependsOn;
+        }
+
+        var closure = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
+        foreach (var project in direct.Keys)
+        {
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            var pending = new Stack<string>(direct[project]);
+            while (pending.TryPop(out var next))
+            {
+                if (seen.Add(next))
+                {
+                    foreach (var further in direct.GetValueOrDefault(next) ?? [])
+                    {
+                        pending.Push(further);
+                    }
+                }
+            }
+
+            seen.Remove(project);
+            closure[project] = [.. seen.Order(StringComparer.Ordinal)];
+        }
+
+        return closure;
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = ".ensemble.yml in merge commit {MergeSha} is invalid ({Errors}); apply order comes from the pull request's head")]
+    private static partial void LogInvalidAtMerge(ILogger logger, string mergeSha, string errors);
+}
