@@ -1,4 +1,6 @@
 using Ensemble.Jobs.Config;
+using Ensemble.Jobs.Git;
+using Ensemble.Jobs.GitHub;
 using Ensemble.Jobs.State;
 using Microsoft.Extensions.Logging;
 
@@ -11,7 +13,8 @@ namespace Ensemble.Jobs.Jobs;
 /// no power (it only delays an apply), which is why the PR's own edits may count; who may approve still comes from
 /// the base (<see cref="RepoConfigs"/>).
 /// </summary>
-public sealed partial class ApplyDependencies(IStateStore state, RepoConfigs configs, ILogger<ApplyDependencies> logger)
+public sealed partial class ApplyDependencies(
+    IStateStore state, RepoConfigs configs, GitMirror mirror, IInstallationTokenSource tokens, ILogger<ApplyDependencies> logger)
 {
     private static readonly IReadOnlyDictionary<string, IReadOnlyList<string>> None = new Dictionary<string, IReadOnlyList<string>>();
 
@@ -21,6 +24,7 @@ public sealed partial class ApplyDependencies(IStateStore state, RepoConfigs con
         ArgumentNullException.ThrowIfNull(head);
         var merge = await state.GetMergeByHeadAsync(head.Id, ct);
         var sha = merge?.MergeSha ?? head.HeadSha;
+        await EnsureCommitAsync(head, sha, ct);
         var config = await configs.EffectiveAsync(head.Repo, head.Number, sha, sha, ct);
         if (!config.IsValid)
         {
@@ -31,6 +35,20 @@ public sealed partial class ApplyDependencies(IStateStore state, RepoConfigs con
         }
 
         return config.IsValid ? Closure(config.Projects) : None;
+    }
+
+    /// <summary>The merge commit is on the base branch, not on the PR's ref that a config read would fetch.</summary>
+    private async Task EnsureCommitAsync(PullRequestHead head, string sha, CancellationToken ct)
+    {
+        try
+        {
+            await mirror.TreeHashAsync(head.Repo, sha, RepoConfigs.FileName, ct);
+        }
+        catch (GitException)
+        {
+            var token = await tokens.GetTokenAsync(head.Repo.InstallationId, ct);
+            await mirror.FetchAsync(head.Repo, token, [$"refs/heads/{head.BaseRef}"], [sha], ct);
+        }
     }
 
     /// <summary>
