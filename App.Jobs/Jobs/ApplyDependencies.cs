@@ -23,18 +23,37 @@ public sealed partial class ApplyDependencies(
     {
         ArgumentNullException.ThrowIfNull(head);
         var merge = await state.GetMergeByHeadAsync(head.Id, ct);
-        var sha = merge?.MergeSha ?? head.HeadSha;
-        await EnsureCommitAsync(head, sha, ct);
-        var config = await configs.EffectiveAsync(head.Repo, head.Number, sha, sha, ct);
-        if (!config.IsValid)
+        if (merge is not null)
         {
-            // The merge broke the file (it was valid when planned, or nothing would have been planned): keep the order
-            // the pull request was reviewed with rather than applying everything at once.
-            LogInvalidAtMerge(logger, sha, string.Join("; ", config.Errors));
-            config = await configs.EffectiveAsync(head.Repo, head.Number, head.BaseSha, head.HeadSha, ct);
+            try
+            {
+                await EnsureCommitAsync(head, merge.MergeSha, ct);
+                var atMerge = await configs.EffectiveAsync(head.Repo, head.Number, merge.MergeSha, merge.MergeSha, ct);
+                if (atMerge.IsValid)
+                {
+                    return Closure(atMerge.Projects);
+                }
+
+                LogInvalidAtMerge(logger, merge.MergeSha, string.Join("; ", atMerge.Errors));
+            }
+            catch (GitException e)
+            {
+                // Reporting and ordering must not stop on an unreadable merge commit; the reviewed order is close.
+                LogMergeUnreadable(logger, merge.MergeSha, e.Message);
+            }
         }
 
-        return config.IsValid ? Closure(config.Projects) : None;
+        // The order the pull request was reviewed with: its head's file (valid, or nothing would have been planned).
+        try
+        {
+            var reviewed = await configs.EffectiveAsync(head.Repo, head.Number, head.BaseSha, head.HeadSha, ct);
+            return reviewed.IsValid ? Closure(reviewed.Projects) : None;
+        }
+        catch (GitException e)
+        {
+            LogHeadUnreadable(logger, head.HeadSha, e.Message);
+            return None;
+        }
     }
 
     /// <summary>The merge commit is on the base branch, not on the PR's ref that a config read would fetch.</summary>
@@ -90,4 +109,10 @@ public sealed partial class ApplyDependencies(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = ".ensemble.yml in merge commit {MergeSha} is invalid ({Errors}); apply order comes from the pull request's head")]
     private static partial void LogInvalidAtMerge(ILogger logger, string mergeSha, string errors);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Merge commit {MergeSha} cannot be read ({Error}); apply order comes from the pull request's head")]
+    private static partial void LogMergeUnreadable(ILogger logger, string mergeSha, string error);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Neither the merge commit nor head {HeadSha} can be read ({Error}): applies are not ordered")]
+    private static partial void LogHeadUnreadable(ILogger logger, string headSha, string error);
 }
