@@ -35,18 +35,18 @@ public sealed partial class BaseMoveJob(
     /// <summary>Plans that stand until something changes; queued, running and failed plans are left to their own flow.</summary>
     private static readonly RunStatus[] Replannable = [RunStatus.AwaitingApproval, RunStatus.Approved, RunStatus.NoChanges];
 
-    /// <summary>Enqueues the re-plans of a push to <paramref name="branch"/> (after <see cref="SettleDelay"/>).</summary>
-    public static void Schedule(IBackgroundJobClient jobs, RepoRef repo, string branch, string before, string after)
+    /// <summary>Enqueues the re-plans of a push to <paramref name="branch"/>, to run after <paramref name="delay"/> (zero: now).</summary>
+    public static void Schedule(IBackgroundJobClient jobs, RepoRef repo, string branch, string before, string after, TimeSpan delay)
     {
         ArgumentNullException.ThrowIfNull(jobs);
         ArgumentNullException.ThrowIfNull(repo);
-        if (SettleDelay <= TimeSpan.Zero)
+        if (delay <= TimeSpan.Zero)
         {
             jobs.Enqueue<BaseMoveJob>(job => job.RunAsync(repo.InstallationId, repo.Owner, repo.Name, branch, before, after, CancellationToken.None));
         }
         else
         {
-            jobs.Schedule<BaseMoveJob>(job => job.RunAsync(repo.InstallationId, repo.Owner, repo.Name, branch, before, after, CancellationToken.None), SettleDelay);
+            jobs.Schedule<BaseMoveJob>(job => job.RunAsync(repo.InstallationId, repo.Owner, repo.Name, branch, before, after, CancellationToken.None), delay);
         }
     }
 
