@@ -59,6 +59,34 @@ public sealed record PullRequestCommentEvent : GitHubEvent
     public required string AuthorType { get; init; }
 }
 
+/// <summary>
+/// Commits pushed to a branch or tag. Ensemble acts on pushes to the default branch: open pull requests whose planned
+/// inputs the push changed are planned again (their plans would be stale).
+/// </summary>
+public sealed record PushEvent : GitHubEvent
+{
+    /// <summary>GitHub's "nothing" commit: <see cref="Before"/> of a created ref, <see cref="After"/> of a deleted one.</summary>
+    public const string ZeroSha = "0000000000000000000000000000000000000000";
+
+    public required RepoRef Repo { get; init; }
+    /// <summary>The full ref, e.g. <c>refs/heads/main</c> or <c>refs/tags/v1</c>.</summary>
+    public required string Ref { get; init; }
+    public required string Before { get; init; }
+    public required string After { get; init; }
+    public string? DefaultBranch { get; init; }
+    public required bool Created { get; init; }
+    public required bool Deleted { get; init; }
+    public required bool Forced { get; init; }
+
+    /// <summary>The branch name for a branch push, null for a tag.</summary>
+    public string? Branch => Ref.StartsWith("refs/heads/", StringComparison.Ordinal) ? Ref["refs/heads/".Length..] : null;
+
+    /// <summary>An update of the default branch that moved it from one commit to another (not its creation or deletion).</summary>
+    public bool MovesDefaultBranch =>
+        Branch is { } branch && string.Equals(branch, DefaultBranch, StringComparison.Ordinal)
+        && !Created && !Deleted && Before != ZeroSha && After != ZeroSha && Before != After;
+}
+
 /// <summary>An event Ensemble records but does not act on, with the reason (for logs and the dashboard).</summary>
 public sealed record IgnoredEvent(string Reason) : GitHubEvent;
 
@@ -86,6 +114,7 @@ public static class WebhookEventParser
                 "check_run" => ParseCheckRun(root),
                 "check_suite" => ParseCheckSuite(root),
                 "issue_comment" => ParseIssueComment(root),
+                "push" => ParsePush(root),
                 "ping" => new IgnoredEvent("ping: GitHub checking that the webhook URL answers"),
                 _ => new IgnoredEvent($"event '{eventName}' is not handled"),
             };
@@ -191,6 +220,37 @@ public static class WebhookEventParser
             AuthorType = user.ValueKind == JsonValueKind.Object ? String(user, "type") ?? "User" : "User",
         };
     }
+
+    private static GitHubEvent ParsePush(JsonElement root)
+    {
+        if (Repo(root) is not { } repo)
+        {
+            return new IgnoredEvent("push without installation or repository: not sent to an installed App");
+        }
+
+        var @ref = String(root, "ref");
+        var before = String(root, "before");
+        var after = String(root, "after");
+        if (@ref is null || before is null || after is null)
+        {
+            return new IgnoredEvent("push without ref, before or after");
+        }
+
+        return new PushEvent
+        {
+            Repo = repo,
+            Ref = @ref,
+            Before = before,
+            After = after,
+            DefaultBranch = String(root.GetProperty("repository"), "default_branch"),
+            Created = Bool(root, "created"),
+            Deleted = Bool(root, "deleted"),
+            Forced = Bool(root, "forced"),
+        };
+    }
+
+    private static bool Bool(JsonElement element, string property) =>
+        element.TryGetProperty(property, out var value) && value.ValueKind == JsonValueKind.True;
 
     private static string Login(JsonElement root, string property) =>
         root.TryGetProperty(property, out var user) && user.ValueKind == JsonValueKind.Object ? String(user, "login") ?? "" : "";

@@ -7,22 +7,6 @@ using Microsoft.Extensions.Logging;
 namespace Ensemble.Jobs.Jobs;
 
 /// <summary>
-/// Declared dependencies between projects (<c>depends_on</c>): a project is applied only after the projects it depends
-/// on. Read from <c>.ensemble.yml</c> on the default branch once configuration exists; empty until then.
-/// </summary>
-public sealed class ApplyDependencies
-{
-    private static readonly IReadOnlyDictionary<string, IReadOnlyList<string>> None = new Dictionary<string, IReadOnlyList<string>>();
-
-    public Task<IReadOnlyDictionary<string, IReadOnlyList<string>>> ForAsync(PullRequestHead head, CancellationToken ct)
-    {
-        _ = head;
-        _ = ct;
-        return Task.FromResult(None);
-    }
-}
-
-/// <summary>
 /// Starts applies after a merge, in dependency order: every approved project whose dependencies are done gets an
 /// <see cref="ApplyJob"/>; each finished apply calls <see cref="EnqueueReadyAsync"/> again for its dependents.
 /// Enqueuing a run twice is harmless: the job takes a run with a compare-and-set, so it applies at most once.

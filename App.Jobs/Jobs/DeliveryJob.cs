@@ -47,6 +47,13 @@ public sealed partial class DeliveryJob(
             case PullRequestCommentEvent comment:
                 await interactions.HandleAsync(comment, cancellationToken);
                 break;
+            case PushEvent { MovesDefaultBranch: true } push:
+                // Open pull requests into the default branch may now have stale plans; the job finds which.
+                BaseMoveJob.Schedule(jobs, push.Repo, push.Branch!, push.Before, push.After, BaseMoveJob.SettleDelay);
+                break;
+            case PushEvent push:
+                LogIgnored(logger, $"push to {push.Ref} does not move the default branch");
+                break;
             case IgnoredEvent ignored:
                 LogIgnored(logger, ignored.Reason);
                 break;

@@ -43,6 +43,12 @@ public interface IStateStore
     /// <summary>Heads with this commit as their head (one per PR that has it), for events that name only a SHA.</summary>
     Task<IReadOnlyList<PullRequestHead>> ListHeadsBySha(RepoRef repo, string headSha, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// The latest heads of open pull requests into <paramref name="baseRef"/> (not superseded, not closed), oldest first:
+    /// what a push to that branch may make stale.
+    /// </summary>
+    Task<IReadOnlyList<PullRequestHead>> ListOpenHeadsAsync(RepoRef repo, string baseRef, CancellationToken cancellationToken = default);
+
     Task SetHeadAggregateCheckRunAsync(long headId, long checkRunId, CancellationToken cancellationToken = default);
 
     Task SetHeadStatusAsync(long headId, HeadStatus status, string? problems, DateTimeOffset now, CancellationToken cancellationToken = default);

@@ -413,6 +413,12 @@ public sealed class SqlStateStore : IStateStore, IAsyncDisposable
             $"SELECT {HeadColumns} FROM pr_heads WHERE owner = @owner AND repo = @repo AND head_sha = @head ORDER BY id;",
             MapHead, cancellationToken, ("@owner", repo.Owner), ("@repo", repo.Name), ("@head", headSha));
 
+    public async Task<IReadOnlyList<PullRequestHead>> ListOpenHeadsAsync(RepoRef repo, string baseRef, CancellationToken cancellationToken = default) =>
+        await QueryAsync(
+            $"SELECT {HeadColumns} FROM pr_heads WHERE owner = @owner AND repo = @repo AND base_ref = @base AND status IN (@s1, @s2, @s3) ORDER BY id;",
+            MapHead, cancellationToken, ("@owner", repo.Owner), ("@repo", repo.Name), ("@base", baseRef),
+            ("@s1", HeadStatus.Discovering.ToDb()), ("@s2", HeadStatus.Discovered.ToDb()), ("@s3", HeadStatus.DiscoveryFailed.ToDb()));
+
     public Task SetHeadAggregateCheckRunAsync(long headId, long checkRunId, CancellationToken cancellationToken = default) =>
         ExecuteAsync("UPDATE pr_heads SET aggregate_check_run_id = @c WHERE id = @id;", cancellationToken, ("@id", headId), ("@c", checkRunId));
 

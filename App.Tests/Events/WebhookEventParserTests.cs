@@ -54,4 +54,86 @@ public sealed class WebhookEventParserTests
     {
         Assert.IsType<IgnoredEvent>(WebhookEventParser.Parse("pull_request", payload));
     }
+
+    private static string Push(string fixture, Action<System.Text.Json.Nodes.JsonObject> change)
+    {
+        var json = System.Text.Json.Nodes.JsonNode.Parse(Fixture(fixture))!.AsObject();
+        change(json);
+        return json.ToJsonString();
+    }
+
+    [Fact]
+    public void Parse_PushUpdatingTheDefaultBranch_MovesItFromBeforeToAfter()
+    {
+        var payload = Push("push/with-new-branch.json", p =>
+        {
+            p["before"] = "1111111111111111111111111111111111111111";
+            p["created"] = false;
+        });
+
+        var push = Assert.IsType<PushEvent>(WebhookEventParser.Parse("push", payload));
+
+        Assert.Equal("refs/heads/master", push.Ref);
+        Assert.Equal("master", push.Branch);
+        Assert.Equal("master", push.DefaultBranch);
+        Assert.Equal("1111111111111111111111111111111111111111", push.Before);
+        Assert.Equal("6113728f27ae82c7b1a177c8d03f9e96e0adf246", push.After);
+        Assert.Equal(new Ensemble.Jobs.Core.RepoRef(1, "Codertocat", "Hello-World"), push.Repo);
+        Assert.True(push.MovesDefaultBranch);
+    }
+
+    [Fact]
+    public void Parse_PushCreatingTheBranch_DoesNotMoveIt()
+    {
+        // GitHub's example: before is the zero SHA, created is true.
+        var push = Assert.IsType<PushEvent>(WebhookEventParser.Parse("push", Fixture("push/with-new-branch.json")));
+
+        Assert.True(push.Created);
+        Assert.False(push.MovesDefaultBranch);
+    }
+
+    [Fact]
+    public void Parse_PushToAnotherBranch_DoesNotMoveTheDefaultBranch()
+    {
+        var payload = Push("push/with-new-branch.json", p =>
+        {
+            p["ref"] = "refs/heads/feature";
+            p["before"] = "1111111111111111111111111111111111111111";
+            p["created"] = false;
+        });
+
+        var push = Assert.IsType<PushEvent>(WebhookEventParser.Parse("push", payload));
+
+        Assert.Equal("feature", push.Branch);
+        Assert.False(push.MovesDefaultBranch);
+    }
+
+    [Fact]
+    public void Parse_TagDeleted_NoBranchAndNotAMove()
+    {
+        var push = Assert.IsType<PushEvent>(WebhookEventParser.Parse("push", Fixture("push/with-installation.json")));
+
+        Assert.Null(push.Branch);
+        Assert.True(push.Deleted);
+        Assert.Equal(PushEvent.ZeroSha, push.After);
+        Assert.False(push.MovesDefaultBranch);
+    }
+
+    [Fact]
+    public void Parse_PushFromARepositoryWebhook_IgnoredWithReason()
+    {
+        var ignored = Assert.IsType<IgnoredEvent>(WebhookEventParser.Parse("push", Fixture("push/push.json")));
+
+        Assert.Contains("installation", ignored.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Parse_PushWithoutAfter_IgnoredWithReason()
+    {
+        var payload = Push("push/with-new-branch.json", p => p.Remove("after"));
+
+        var ignored = Assert.IsType<IgnoredEvent>(WebhookEventParser.Parse("push", payload));
+
+        Assert.Contains("after", ignored.Reason, StringComparison.Ordinal);
+    }
 }
