@@ -19,10 +19,8 @@ public sealed partial class BaseMoveJob(
     GitMirror mirror,
     ProjectFinder finder,
     IInstallationTokenSource tokens,
-    ProjectCheckRuns checkRuns,
+    Replans replans,
     AggregatePublisher aggregates,
-    IBackgroundJobClient jobs,
-    TimeProvider time,
     ILogger<BaseMoveJob> logger)
 {
     /// <summary>
@@ -107,15 +105,11 @@ public sealed partial class BaseMoveJob(
                 continue;
             }
 
-            var replan = new RunEvent.Replan();
-            if (!await state.TransitionRunAsync(run.Id, RunStateMachine.SourcesOf(replan), new RunUpdate(RunStateMachine.TargetOf(replan), time.GetUtcNow()), ct))
+            if (!await replans.RequeueAsync(head, run, BaseMove.Reason(run.ProjectPath, stale, after), ct))
             {
                 continue;
             }
 
-            var checkRunId = await checkRuns.CreateQueuedAsync(head, run, BaseMove.Reason(run.ProjectPath, stale, after) + ".", ct);
-            await state.SetRunCheckRunAsync(run.Id, checkRunId, ct);
-            jobs.Enqueue<PlanJob>(job => job.RunAsync(run.Id, CancellationToken.None));
             LogReplanned(logger, head.Number, run.ProjectPath, string.Join(", ", stale));
             replanned++;
         }

@@ -21,6 +21,7 @@ public sealed partial class Interactions(
     ApproverRequirements requirements,
     ProjectCheckRuns checkRuns,
     AggregatePublisher aggregates,
+    Replans replans,
     IBackgroundJobClient jobs,
     TimeProvider time,
     ILogger<Interactions> logger,
@@ -249,24 +250,13 @@ public sealed partial class Interactions(
             return;
         }
 
-        var replan = new RunEvent.Replan();
         var queued = new StringBuilder();
         foreach (var run in await state.ListRunsAsync(head.Id, ct))
         {
-            if (projects is not null && !projects.Contains(run.ProjectPath, StringComparer.Ordinal))
+            if ((projects is null || projects.Contains(run.ProjectPath, StringComparer.Ordinal)) && await replans.RequeueAsync(head, run, reason, ct))
             {
-                continue;
+                queued.Append(run.ProjectPath).Append(' ');
             }
-
-            if (!await state.TransitionRunAsync(run.Id, RunStateMachine.SourcesOf(replan), new RunUpdate(RunStateMachine.TargetOf(replan), time.GetUtcNow()), ct))
-            {
-                continue;
-            }
-
-            var checkRunId = await checkRuns.CreateQueuedAsync(head, run, reason + ".", ct);
-            await state.SetRunCheckRunAsync(run.Id, checkRunId, ct);
-            jobs.Enqueue<PlanJob>(job => job.RunAsync(run.Id, CancellationToken.None));
-            queued.Append(run.ProjectPath).Append(' ');
         }
 
         LogReplan(logger, queued.ToString().Trim(), user);

@@ -130,6 +130,8 @@ public static class StateAndJobs
         services.AddSingleton<ApproverRequirements>();
         services.AddSingleton<RepoConfigs>();
         services.AddTransient<Interactions>();
+        services.AddTransient<Replans>();
+        services.AddTransient<BaseMoveJob>();
         services.AddTransient<DeliveryJob>();
         services.AddTransient<DiscoverJob>();
         services.AddTransient<PlanJob>();
