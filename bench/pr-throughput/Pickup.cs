@@ -49,6 +49,8 @@ public static class Pickup
         var workers = options.Workers ?? new Ensemble.Jobs.Jobs.EnsembleOptions().Workers;
         var samples = new List<Sample>();
         var described = new Dictionary<string, string>();
+        // Hosts stay alive to the end: Hangfire's static log provider keeps the first host's logger factory.
+        var hosts = new List<WebApplication>();
         foreach (var settings in new[] { "ensemble", "default" })
         {
             var connectionString = await Databases.CreateAsync(options.Postgres, "pr_pickup_" + settings);
@@ -80,8 +82,13 @@ public static class Pickup
 
             if (host is not null)
             {
-                await host.DisposeAsync();
+                hosts.Add(host);
             }
+        }
+
+        foreach (var host in hosts)
+        {
+            await host.DisposeAsync();
         }
 
         try

@@ -29,6 +29,8 @@ public static class Report
             md.AppendLine();
             Line($"Conclusions of the last run: {string.Join(", ", t.Runs[^1].Conclusions.Select(kv => $"{kv.Value} {kv.Key}"))}.");
             md.AppendLine();
+            Line($"GitHub requests of the last run, by kind: {string.Join("; ", t.Runs[^1].RequestKinds.OrderByDescending(kv => kv.Value).Select(kv => $"{kv.Key} × {kv.Value}"))}.");
+            md.AppendLine();
             Line($"Hangfire's own numbers for the last run (Latency = job created → execution started; Duration = execution), ms:");
             md.AppendLine();
             md.AppendLine("| job | count | latency p50 | latency p95 | latency max | duration p50 | duration p95 | duration sum |");

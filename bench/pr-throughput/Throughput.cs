@@ -25,7 +25,10 @@ public static class Throughput
 
     public sealed record JobStat(string Job, int Count, double LatencyP50, double LatencyP95, double LatencyMax, double DurationP50, double DurationP95, double DurationSum);
 
-    public sealed record RunResult(int Run, int Projects, Timeline Timeline, Cpu Cpu, int GitHubRequests, IReadOnlyDictionary<string, int> Conclusions, IReadOnlyList<JobStat> Jobs);
+    public sealed record RunResult(int Run, int Projects, Timeline Timeline, Cpu Cpu, int GitHubRequests, IReadOnlyDictionary<string, int> Conclusions, IReadOnlyList<JobStat> Jobs)
+    {
+        public IReadOnlyDictionary<string, int> RequestKinds { get; init; } = new Dictionary<string, int>();
+    }
 
     public sealed record Result(string Runner, int Workers, int Projects, IReadOnlyList<RunResult> Runs, RunResult Warmup, string LoadBefore, string LoadAfter);
 
@@ -206,7 +209,42 @@ public static class Throughput
         // Jobs finish their bookkeeping (state change to Succeeded) a moment after their last GitHub call.
         await Task.Delay(500);
         var jobs = await JobStatsAsync(data, lastJobId);
-        return new RunResult(run, projects, new Timeline(ack, first, all, firstDone, half, done, aggregate), cpu, github.RequestCount - requestsBefore, conclusions, jobs);
+        return new RunResult(run, projects, new Timeline(ack, first, all, firstDone, half, done, aggregate), cpu, github.RequestCount - requestsBefore, conclusions, jobs)
+        {
+            RequestKinds = RequestKinds(github, requestsBefore),
+        };
+    }
+
+    /// <summary>What Ensemble asked GitHub for during the run, by kind (which check run, which status).</summary>
+    private static Dictionary<string, int> RequestKinds(FakeGitHub github, int skip)
+    {
+        var names = github.CheckRuns.ToDictionary(c => c.Id.ToString(CultureInfo.InvariantCulture), c => c.Name);
+        var kinds = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var entry in github.Server.LogEntries.Skip(skip))
+        {
+            var request = entry.RequestMessage;
+            var segments = request.AbsolutePath.Trim('/').Split('/');
+            string? status = null;
+            string? name = null;
+            if (request.Body is { Length: > 0 } body && body.TrimStart().StartsWith('{'))
+            {
+                using var json = JsonDocument.Parse(body);
+                status = json.RootElement.TryGetProperty("conclusion", out var c) && c.ValueKind == JsonValueKind.String ? "completed"
+                    : json.RootElement.TryGetProperty("status", out var st) && st.ValueKind == JsonValueKind.String ? st.GetString() : null;
+                name = json.RootElement.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String ? n.GetString() : null;
+            }
+
+            var kind = (request.Method, segments) switch
+            {
+                ("POST", [.., "access_tokens"]) => "POST installation token",
+                ("POST", [.., "check-runs"]) => $"POST check run ({(name == "ensemble" ? "aggregate" : "project")}, {status})",
+                ("PATCH", [.., "check-runs", var id]) => $"PATCH check run ({(names.GetValueOrDefault(id) == "ensemble" ? "aggregate" : "project")}, {status})",
+                _ => $"{request.Method} {request.AbsolutePath}",
+            };
+            kinds[kind] = kinds.GetValueOrDefault(kind) + 1;
+        }
+
+        return kinds;
     }
 
     /// <summary>Hangfire's own numbers per job type: Latency (creation → start of execution) and PerformanceDuration, both ms.</summary>

@@ -161,10 +161,12 @@ start_s3() {
 if [[ -n "${ENSEMBLE_BENCH_POSTGRES:-}" ]]; then log "using PostgreSQL from ENSEMBLE_BENCH_POSTGRES"; else start_postgres; fi
 if [[ -n "${ENSEMBLE_BENCH_S3_URL:-}" ]]; then log "using S3 from ENSEMBLE_BENCH_S3_URL"; else start_s3; fi
 
+log "building bench/pr-throughput and what it references (Release)"
+dotnet build bench/pr-throughput/PrThroughput.csproj -c Release -nologo -v quiet >"$WORK/build.log" 2>&1 || { cat "$WORK/build.log" >&2; die "build failed"; }
 log "dotnet run -c Release --project bench/pr-throughput -- $*"
 # In the background so a TERM to this script is handled at once and the harness stops before its services do.
 {
-    dotnet run -c Release --project bench/pr-throughput -- --command "bench/pr-throughput/run.sh${*:+ $*}" "$@" &
+    dotnet run -c Release --no-build --project bench/pr-throughput -- --command "bench/pr-throughput/run.sh${*:+ $*}" "$@" &
     echo $! >"$WORK/harness.pid"
     wait $!
 } &
