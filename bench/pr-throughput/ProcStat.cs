@@ -25,25 +25,27 @@ public static class ProcStat
         return self.TotalProcessorTime.TotalSeconds;
     }
 
-    /// <summary>All processes named postgres (server, backends, background workers); only this cluster runs here.</summary>
-    public static double Postgres()
+    /// <summary>
+    /// The cluster the App uses: its postmaster (whose cutime holds backends that exited) and every process it started
+    /// (backends, background workers). Other clusters on the machine are not counted.
+    /// </summary>
+    public static double Postgres(int postmasterPid)
     {
         var ticks = 0L;
         foreach (var dir in Directory.EnumerateDirectories("/proc"))
         {
+            if (!int.TryParse(Path.GetFileName(dir), NumberStyles.None, CultureInfo.InvariantCulture, out var pid))
+            {
+                continue;
+            }
+
             try
             {
-                var stat = File.ReadAllText(Path.Combine(dir, "stat"));
-                var open = stat.IndexOf('(', StringComparison.Ordinal);
-                var close = stat.LastIndexOf(')');
-                if (open < 0 || close < open || stat[(open + 1)..close] != "postgres")
+                var fields = Fields(File.ReadAllText(Path.Combine(dir, "stat")));
+                if (pid == postmasterPid || int.Parse(fields[1], CultureInfo.InvariantCulture) == postmasterPid)
                 {
-                    continue;
+                    ticks += Tick(fields[11]) + Tick(fields[12]) + Tick(fields[13]) + Tick(fields[14]);
                 }
-
-                var fields = Fields(stat);
-                // Own time plus backends that exited meanwhile (reaped by the postmaster, counted in its cutime).
-                ticks += Tick(fields[11]) + Tick(fields[12]) + Tick(fields[13]) + Tick(fields[14]);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException)
             {
@@ -53,6 +55,9 @@ public static class ProcStat
 
         return ticks / TicksPerSecond;
     }
+
+    /// <summary>The parent of a backend is the postmaster.</summary>
+    public static int ParentOf(int pid) => int.Parse(Fields(File.ReadAllText($"/proc/{pid}/stat"))[1], CultureInfo.InvariantCulture);
 
     public static string LoadAverage() =>
         File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ')[..3]) : "unknown";

@@ -28,6 +28,11 @@ public static class Throughput
     public sealed record RunResult(int Run, int Projects, Timeline Timeline, Cpu Cpu, int GitHubRequests, IReadOnlyDictionary<string, int> Conclusions, IReadOnlyList<JobStat> Jobs)
     {
         public IReadOnlyDictionary<string, int> RequestKinds { get; init; } = new Dictionary<string, int>();
+
+        /// <summary>CPU seconds per second of the idle App just before the run.</summary>
+        public double AppIdleCpuPerSecond { get; init; }
+
+        public string LoadAverage { get; init; } = "";
     }
 
     public sealed record Result(string Runner, int Workers, int Projects, IReadOnlyList<RunResult> Runs, RunResult Warmup, string LoadBefore, string LoadAfter);
@@ -98,10 +103,11 @@ public static class Throughput
         Log.Line($"App pid {app.Pid} on {app.BaseUri} (runner {options.Runner}), log {app.LogPath}");
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
         await using var data = NpgsqlDataSource.Create(connectionString);
+        var postmaster = ProcStat.ParentOf((int)await ScalarLongAsync(data, "SELECT pg_backend_pid()"));
 
         // Warm-up: JIT, connection pools, the mirror's first clone and the base commit's discovery snapshot.
         var warmHead = Branch(repo, "warm-up", Math.Min(5, options.Projects), 0, 1);
-        var warmup = await MeasureAsync(app, http, data, github, repo, @base, warmHead, 1, Math.Min(5, options.Projects), 0);
+        var warmup = await MeasureAsync(app, http, data, postmaster, github, repo, @base, warmHead, 1, Math.Min(5, options.Projects), 0);
         Log.Line($"warm-up: {Summary(warmup)}");
 
         var runs = new List<RunResult>();
@@ -109,7 +115,7 @@ public static class Throughput
         {
             var number = 100 + run;
             var head = Branch(repo, $"run-{run}", options.Projects, run, number);
-            var result = await MeasureAsync(app, http, data, github, repo, @base, head, number, options.Projects, run);
+            var result = await MeasureAsync(app, http, data, postmaster, github, repo, @base, head, number, options.Projects, run);
             Log.Line($"run {run}: {Summary(result)}");
             runs.Add(result);
         }
@@ -146,9 +152,13 @@ public static class Throughput
         return head;
     }
 
-    private static async Task<RunResult> MeasureAsync(ChildApp app, HttpClient http, NpgsqlDataSource data, FakeGitHub github, TestRepository repo,
+    private static async Task<RunResult> MeasureAsync(ChildApp app, HttpClient http, NpgsqlDataSource data, int postmaster, FakeGitHub github, TestRepository repo,
         string @base, string head, int number, int projects, int run)
     {
+        // What the App burns doing nothing (Hangfire polling, heartbeats, the outbox timer), to tell it from the work.
+        var idleBefore = ProcStat.Process(app.Pid).Own;
+        await Task.Delay(TimeSpan.FromSeconds(5));
+        var idlePerSecond = (ProcStat.Process(app.Pid).Own - idleBefore) / 5;
         var lastJobId = await ScalarLongAsync(data, "SELECT coalesce(max(id), 0) FROM hangfire.job");
         var requestsBefore = github.RequestCount;
         var body = EnsembleTestApp.PullRequestPayload("opened", repo, number, @base, head);
@@ -162,7 +172,7 @@ public static class Throughput
         request.Headers.UserAgent.ParseAdd("GitHub-Hookshot/pr-throughput");
 
         var appBefore = ProcStat.Process(app.Pid);
-        var postgresBefore = ProcStat.Postgres();
+        var postgresBefore = ProcStat.Postgres(postmaster);
         var harnessBefore = ProcStat.Self();
         var start = Stopwatch.GetTimestamp();
         using (var response = await http.SendAsync(request))
@@ -203,7 +213,7 @@ public static class Throughput
         }
 
         var appAfter = ProcStat.Process(app.Pid);
-        var cpu = new Cpu(appAfter.Own - appBefore.Own, appAfter.Children - appBefore.Children, ProcStat.Postgres() - postgresBefore, ProcStat.Self() - harnessBefore);
+        var cpu = new Cpu(appAfter.Own - appBefore.Own, appAfter.Children - appBefore.Children, ProcStat.Postgres(postmaster) - postgresBefore, ProcStat.Self() - harnessBefore);
         var conclusions = github.CheckRuns.Where(c => c.HeadSha == head && c.Name.StartsWith("ensemble: ", StringComparison.Ordinal))
             .GroupBy(c => c.Name).Select(g => g.Last().Conclusion ?? "none").GroupBy(c => c).ToDictionary(g => g.Key, g => g.Count());
         // Jobs finish their bookkeeping (state change to Succeeded) a moment after their last GitHub call.
@@ -212,6 +222,8 @@ public static class Throughput
         return new RunResult(run, projects, new Timeline(ack, first, all, firstDone, half, done, aggregate), cpu, github.RequestCount - requestsBefore, conclusions, jobs)
         {
             RequestKinds = RequestKinds(github, requestsBefore),
+            AppIdleCpuPerSecond = idlePerSecond,
+            LoadAverage = ProcStat.LoadAverage(),
         };
     }
 
