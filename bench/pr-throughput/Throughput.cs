@@ -87,6 +87,11 @@ public static class Throughput
             ["ASPNETCORE_ENVIRONMENT"] = "Production",
             ["DOTNET_ENVIRONMENT"] = "Production",
         };
+        if (options.TracePath is not null)
+        {
+            environment["DOTNET_PerfMapEnabled"] = "1";
+        }
+
         if (options.Workers is { } workers)
         {
             environment["Ensemble__Workers"] = workers.ToString(CultureInfo.InvariantCulture);
@@ -115,8 +120,20 @@ public static class Throughput
         {
             var number = 100 + run;
             var head = Branch(repo, $"run-{run}", options.Projects, run, number);
+            using var trace = run == 1 && options.TracePath is { } tracePath ? StartTrace(app.Pid, tracePath) : null;
             var result = await MeasureAsync(app, http, data, postmaster, github, repo, @base, head, number, options.Projects, run);
             Log.Line($"run {run}: {Summary(result)}");
+            if (trace is not null)
+            {
+                // perf writes its file when interrupted, like Ctrl+C.
+                using (var interrupt = Process.Start("kill", ["-INT", trace.Id.ToString(CultureInfo.InvariantCulture)]))
+                {
+                    await interrupt.WaitForExitAsync();
+                }
+
+                await trace.WaitForExitAsync();
+                Log.Line($"trace written to {options.TracePath}");
+            }
             runs.Add(result);
         }
 
@@ -135,6 +152,20 @@ public static class Throughput
     }
 
     private static string Name(int i) => $"p{i:000}";
+
+    /// <summary>perf samples the App's CPU (JIT-compiled frames named through DOTNET_PerfMapEnabled's /tmp/perf-PID.map).</summary>
+    private static Process StartTrace(int pid, string path)
+    {
+        var info = new ProcessStartInfo("perf") { UseShellExecute = false };
+        foreach (var a in new[] { "record", "-F", "499", "-g", "-p", pid.ToString(CultureInfo.InvariantCulture), "-o", path })
+        {
+            info.ArgumentList.Add(a);
+        }
+
+        var process = Process.Start(info) ?? throw new InvalidOperationException("could not start perf (apt-get install linux-perf)");
+        Thread.Sleep(1000);
+        return process;
+    }
 
     /// <summary>A branch off main changing the first <paramref name="count"/> projects (one new resource each), exposed as PR <paramref name="number"/>.</summary>
     private static string Branch(TestRepository repo, string branch, int count, int run, int number)
