@@ -104,37 +104,41 @@ public static class Throughput
         }
 
         var loadBefore = ProcStat.LoadAverage();
-        await using var app = await ChildApp.StartAsync(appDll, port, environment, Path.Combine(root.FullName, "app.log"));
-        Log.Line($"App pid {app.Pid} on {app.BaseUri} (runner {options.Runner}), log {app.LogPath}");
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
-        await using var data = NpgsqlDataSource.Create(connectionString);
-        var postmaster = ProcStat.ParentOf((int)await ScalarLongAsync(data, "SELECT pg_backend_pid()"));
-
-        // Warm-up: JIT, connection pools, the mirror's first clone and the base commit's discovery snapshot.
-        var warmHead = Branch(repo, "warm-up", Math.Min(5, options.Projects), 0, 1);
-        var warmup = await MeasureAsync(app, http, data, postmaster, github, repo, @base, warmHead, 1, Math.Min(5, options.Projects), 0);
-        Log.Line($"warm-up: {Summary(warmup)}");
-
+        RunResult warmup;
         var runs = new List<RunResult>();
-        for (var run = 1; run <= options.Runs; run++)
+        // The App stops before its work directory is deleted.
+        await using (var app = await ChildApp.StartAsync(appDll, port, environment, Path.Combine(root.FullName, "app.log")))
         {
-            var number = 100 + run;
-            var head = Branch(repo, $"run-{run}", options.Projects, run, number);
-            using var trace = run == 1 && options.TracePath is { } tracePath ? StartTrace(app.Pid, tracePath) : null;
-            var result = await MeasureAsync(app, http, data, postmaster, github, repo, @base, head, number, options.Projects, run);
-            Log.Line($"run {run}: {Summary(result)}");
-            if (trace is not null)
-            {
-                // perf writes its file when interrupted, like Ctrl+C.
-                using (var interrupt = Process.Start("kill", ["-INT", trace.Id.ToString(CultureInfo.InvariantCulture)]))
-                {
-                    await interrupt.WaitForExitAsync();
-                }
+            Log.Line($"App pid {app.Pid} on {app.BaseUri} (runner {options.Runner}), log {app.LogPath}");
+            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+            await using var data = NpgsqlDataSource.Create(connectionString);
+            var postmaster = ProcStat.ParentOf((int)await ScalarLongAsync(data, "SELECT pg_backend_pid()"));
 
-                await trace.WaitForExitAsync();
-                Log.Line($"trace written to {options.TracePath}");
+            // Warm-up: JIT, connection pools, the mirror's first clone and the base commit's discovery snapshot.
+            var warmHead = Branch(repo, "warm-up", Math.Min(5, options.Projects), 0, 1);
+            warmup = await MeasureAsync(app, http, data, postmaster, github, repo, @base, warmHead, 1, Math.Min(5, options.Projects), 0);
+            Log.Line($"warm-up: {Summary(warmup)}");
+
+            for (var run = 1; run <= options.Runs; run++)
+            {
+                var number = 100 + run;
+                var head = Branch(repo, $"run-{run}", options.Projects, run, number);
+                using var trace = run == 1 && options.TracePath is { } tracePath ? StartTrace(app.Pid, tracePath) : null;
+                var result = await MeasureAsync(app, http, data, postmaster, github, repo, @base, head, number, options.Projects, run);
+                Log.Line($"run {run}: {Summary(result)}");
+                if (trace is not null)
+                {
+                    // perf writes its file when interrupted, like Ctrl+C.
+                    using (var interrupt = Process.Start("kill", ["-INT", trace.Id.ToString(CultureInfo.InvariantCulture)]))
+                    {
+                        await interrupt.WaitForExitAsync();
+                    }
+
+                    await trace.WaitForExitAsync();
+                    Log.Line($"trace written to {options.TracePath}");
+                }
+                runs.Add(result);
             }
-            runs.Add(result);
         }
 
         var loadAfter = ProcStat.LoadAverage();
