@@ -215,6 +215,11 @@ public sealed class RepoSnapshot
         ArgumentNullException.ThrowIfNull(allPaths);
 
         var files = new List<string>(terraformFiles.Keys);
+        if (files.Exists(static f => f.EndsWith(".tofu", StringComparison.Ordinal) || f.EndsWith(".tofu.json", StringComparison.Ordinal)))
+        {
+            // OpenTofu loads x.tofu instead of x.tf (and x.tofu.json instead of x.tf.json) in the same directory.
+            files.RemoveAll(f => ConfigurationFiles.IsShadowed(f, terraformFiles.ContainsKey));
+        }
         files.Sort(StringComparer.Ordinal); // deterministic: first backend wins, problems in path order
         var problems = new List<SnapshotProblem>();
         var terraformDirectories = new HashSet<string>(StringComparer.Ordinal);

@@ -158,7 +158,7 @@ public sealed class ProjectFinder(GitMirror mirror)
         }
     }
 
-    private static bool IsTerraform(string path) => path.EndsWith(".tf", StringComparison.Ordinal);
+    private static bool IsTerraform(string path) => ConfigurationFiles.IsConfiguration(path);
 
     private async Task<CommitFiles> ListTreeAsync(RepoRef repo, string sha, CancellationToken ct)
     {
@@ -168,19 +168,25 @@ public sealed class ProjectFinder(GitMirror mirror)
         }
 
         // .tf blobs not seen before are read while the tree is still being listed.
-        var (files, blobs) = await mirror.ListTreeWithBlobsAsync(repo, sha, f => IsTerraform(f.Path) && !_facts.ContainsKey(f.BlobId), ct);
-        Parallel.ForEach(blobs, blob => _facts[blob.Key] = HclScanner.Scan(Encoding.UTF8.GetString(blob.Value)));
+        var (files, blobs) = await mirror.ListTreeWithBlobsAsync(
+            repo, sha, f => IsTerraform(f.Path) && !_facts.ContainsKey(ConfigurationFiles.FactsKey(f.Path, f.BlobId)), ct);
 
         var all = new Dictionary<string, string>(files.Count, StringComparer.Ordinal);
         var terraform = new Dictionary<string, string>(StringComparer.Ordinal);
+        var toScan = new Dictionary<string, (string Path, string Id)>(StringComparer.Ordinal);
         foreach (var file in files)
         {
             all[file.Path] = file.BlobId;
             if (IsTerraform(file.Path))
             {
                 terraform[file.Path] = file.BlobId;
+                if (blobs.ContainsKey(file.BlobId))
+                {
+                    toScan.TryAdd(ConfigurationFiles.FactsKey(file.Path, file.BlobId), (file.Path, file.BlobId));
+                }
             }
         }
+        Parallel.ForEach(toScan, entry => _facts[entry.Key] = ConfigurationFiles.Scan(entry.Value.Path, Encoding.UTF8.GetString(blobs[entry.Value.Id])));
         var tree = new CommitFiles(terraform, () => all);
         Remember(_trees, (repo.FullName, sha), tree, MaxCachedTrees);
         return tree;
@@ -195,21 +201,22 @@ public sealed class ProjectFinder(GitMirror mirror)
             _facts.Clear(); // before deciding what to read: every fact this snapshot needs is then read below
         }
 
-        var missing = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var (_, id) in tfFiles)
+        var missing = new Dictionary<string, (string Path, string Id)>(StringComparer.Ordinal);
+        foreach (var (path, id) in tfFiles)
         {
-            if (!_facts.ContainsKey(id))
+            var key = ConfigurationFiles.FactsKey(path, id);
+            if (!_facts.ContainsKey(key))
             {
-                missing.Add(id);
+                missing.TryAdd(key, (path, id));
             }
         }
 
         if (missing.Count > 0)
         {
-            var blobs = await mirror.ReadBlobsAsync(repo, missing, ct);
-            foreach (var (id, bytes) in blobs)
+            var blobs = await mirror.ReadBlobsAsync(repo, missing.Values.Select(m => m.Id).ToHashSet(StringComparer.Ordinal), ct);
+            foreach (var (key, (path, id)) in missing)
             {
-                _facts[id] = HclScanner.Scan(Encoding.UTF8.GetString(bytes));
+                _facts[key] = ConfigurationFiles.Scan(path, Encoding.UTF8.GetString(blobs[id]));
             }
         }
 
@@ -217,7 +224,7 @@ public sealed class ProjectFinder(GitMirror mirror)
         foreach (var (path, id) in tfFiles)
         {
             // Another caller may have cleared the cache meanwhile; the blob is then read again.
-            facts[path] = _facts.TryGetValue(id, out var known) ? known : await ScanAsync(repo, id, ct);
+            facts[path] = _facts.TryGetValue(ConfigurationFiles.FactsKey(path, id), out var known) ? known : await ScanAsync(repo, path, id, ct);
         }
 
         var snapshot = RepoSnapshot.BuildFromRepoPaths(facts, tree.Paths);
@@ -225,10 +232,10 @@ public sealed class ProjectFinder(GitMirror mirror)
         return snapshot;
     }
 
-    private async Task<HclFacts> ScanAsync(RepoRef repo, string id, CancellationToken ct)
+    private async Task<HclFacts> ScanAsync(RepoRef repo, string path, string id, CancellationToken ct)
     {
         var blobs = await mirror.ReadBlobsAsync(repo, [id], ct);
-        return _facts[id] = HclScanner.Scan(Encoding.UTF8.GetString(blobs[id]));
+        return _facts[ConfigurationFiles.FactsKey(path, id)] = ConfigurationFiles.Scan(path, Encoding.UTF8.GetString(blobs[id]));
     }
 
     private static void Remember<T>(ConcurrentDictionary<(string, string), T> cache, (string, string) key, T value, int capacity)

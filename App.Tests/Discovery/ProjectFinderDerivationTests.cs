@@ -119,6 +119,31 @@ public sealed class ProjectFinderDerivationTests : IDisposable
         Assert.Empty(pair.Base.Problems);
     }
 
+    [Fact]
+    public async Task SnapshotsAsync_JsonAndTofuFiles_AreScannedAndChangesMarkTheirProjects()
+    {
+        var baseSha = _remote
+            .Write("envs/a/backend.tf.json", """{"terraform": {"backend": {"s3": {}}}}""")
+            .Write("envs/b/backend.tofu", "terraform {\n  backend \"pg\" {}\n}\n")
+            .Write("envs/b/notes.tf", "")
+            .Write("modules/m/main.tf", "")
+            .Commit("base");
+        var head = _remote
+            .Write("envs/a/main.tf.json", """{"module": {"m": {"source": "../../modules/m"}}}""")
+            .Write("envs/b/main.tofu", "# edited\n")
+            .Write("envs/c/backend.tf.json", "") // the same blob as notes.tf: valid HCL, invalid JSON
+            .Commit("head");
+        await _mirror.FetchAsync(Repo, null, ["refs/heads/main"], [baseSha, head], CancellationToken.None);
+
+        var pair = await new ProjectFinder(_mirror).SnapshotsAsync(Repo, baseSha, head, CancellationToken.None);
+        var result = ProjectDiscovery.Affected(pair.Head, pair.Base, pair.Changes);
+
+        Assert.Equal([new Project("envs/a", "s3"), new Project("envs/b", "pg")], pair.Head.Projects);
+        Assert.Equal(["modules/m"], pair.Head.DirectModules("envs/a"));
+        Assert.Equal(["envs/a", "envs/b"], result.Projects.Select(p => p.Path));
+        Assert.Equal(["envs/c/backend.tf.json:1: invalid JSON"], pair.Head.Problems.Select(p => p.Message[..p.Message.IndexOf("JSON", StringComparison.Ordinal)] + "JSON"));
+    }
+
     private void Add(List<string> files, string path, string content)
     {
         _remote.Write(path, content);
