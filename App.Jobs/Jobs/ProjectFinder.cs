@@ -17,8 +17,10 @@ public sealed record PullRequestSnapshots(RepoSnapshot Head, RepoSnapshot Base, 
 /// commit re-scans only the .tf files it changed, and a snapshot of a base commit is reused across pull requests.
 /// A head commit's file list is derived from its merge base's plus the raw diff between them, so the whole tree
 /// is listed once per base commit, not once per pull request push.
+/// With <paramref name="diskCache"/> (the default), facts and listed commits' configuration files are also kept
+/// under <see cref="GitMirror.DiscoveryCachePath"/>, so a restarted worker neither re-reads nor re-scans them.
 /// </summary>
-public sealed class ProjectFinder(GitMirror mirror)
+public sealed class ProjectFinder(GitMirror mirror, bool diskCache = true)
 {
     private const int MaxCachedFacts = 200_000;
     private const int MaxCachedSnapshots = 64;
@@ -28,6 +30,7 @@ public sealed class ProjectFinder(GitMirror mirror)
     private readonly ConcurrentDictionary<string, HclFacts> _facts = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<(string Repo, string Sha), RepoSnapshot> _snapshots = new();
     private readonly ConcurrentDictionary<(string Repo, string Sha), CommitFiles> _trees = new();
+    private readonly ConcurrentDictionary<string, Lazy<DiscoveryDiskCache?>> _disks = new(StringComparer.Ordinal);
 
     /// <summary>
     /// A commit's files: its .tf files (path → blob id) always at hand, all files (path → blob id) built on first
@@ -63,7 +66,7 @@ public sealed class ProjectFinder(GitMirror mirror)
             return cached;
         }
 
-        return await SnapshotOfTreeAsync(repo, sha, await ListTreeAsync(repo, sha, ct), ct);
+        return await SnapshotOfTreeAsync(repo, sha, _trees.GetValueOrDefault((repo.FullName, sha)) ?? FromDisk(repo, sha) ?? await ListTreeAsync(repo, sha, ct), ct);
     }
 
     /// <summary>
@@ -89,7 +92,7 @@ public sealed class ProjectFinder(GitMirror mirror)
         {
             try
             {
-                baseTree ??= await ListTreeAsync(repo, mergeBase, ct);
+                baseTree ??= FromDisk(repo, mergeBase) ?? await ListTreeAsync(repo, mergeBase, ct);
             }
             catch
             {
@@ -160,8 +163,45 @@ public sealed class ProjectFinder(GitMirror mirror)
 
     private static bool IsTerraform(string path) => ConfigurationFiles.IsConfiguration(path);
 
+    /// <summary>This repository's disk cache, its facts loaded into memory on first use; null when disabled.</summary>
+    private DiscoveryDiskCache? Disk(RepoRef repo) => !diskCache ? null : _disks.GetOrAdd(repo.FullName, _ => new Lazy<DiscoveryDiskCache?>(() =>
+    {
+        var disk = new DiscoveryDiskCache(mirror.DiscoveryCachePath(repo));
+        foreach (var (key, facts) in disk.LoadFacts())
+        {
+            _facts.TryAdd(key, facts);
+        }
+        return disk;
+    })).Value;
+
+    /// <summary>
+    /// A commit's configuration files as a previous process listed them. Its full file list is listed again only if
+    /// asked for (a module naming a directory without configuration files, or a head derived from it becoming a base).
+    /// </summary>
+    private CommitFiles? FromDisk(RepoRef repo, string sha)
+    {
+        if (Disk(repo)?.LoadFiles(sha) is not { } terraform)
+        {
+            return null;
+        }
+        // Synchronous by necessity (snapshot building is), rare, and never on a thread with a synchronisation context.
+        var tree = new CommitFiles(terraform, () => mirror.ListTreeAsync(repo, sha, CancellationToken.None).GetAwaiter().GetResult()
+            .ToDictionary(f => f.Path, f => f.BlobId, StringComparer.Ordinal));
+        Remember(_trees, (repo.FullName, sha), tree, MaxCachedTrees);
+        return tree;
+    }
+
+    private void SaveScanned(RepoRef repo, IReadOnlyCollection<KeyValuePair<string, HclFacts>> scanned)
+    {
+        if (scanned.Count > 0)
+        {
+            Disk(repo)?.SaveFacts(scanned);
+        }
+    }
+
     private async Task<CommitFiles> ListTreeAsync(RepoRef repo, string sha, CancellationToken ct)
     {
+        var disk = Disk(repo);
         if (_facts.Count > MaxCachedFacts / 2)
         {
             _facts.Clear(); // room for a whole commit's .tf files, read below
@@ -186,7 +226,11 @@ public sealed class ProjectFinder(GitMirror mirror)
                 }
             }
         }
-        Parallel.ForEach(toScan, entry => _facts[entry.Key] = ConfigurationFiles.Scan(entry.Value.Path, Encoding.UTF8.GetString(blobs[entry.Value.Id])));
+        var scanned = new ConcurrentDictionary<string, HclFacts>(StringComparer.Ordinal);
+        Parallel.ForEach(toScan, entry =>
+            _facts[entry.Key] = scanned[entry.Key] = ConfigurationFiles.Scan(entry.Value.Path, Encoding.UTF8.GetString(blobs[entry.Value.Id])));
+        SaveScanned(repo, scanned);
+        disk?.SaveFiles(sha, terraform);
         var tree = new CommitFiles(terraform, () => all);
         Remember(_trees, (repo.FullName, sha), tree, MaxCachedTrees);
         return tree;
@@ -214,10 +258,12 @@ public sealed class ProjectFinder(GitMirror mirror)
         if (missing.Count > 0)
         {
             var blobs = await mirror.ReadBlobsAsync(repo, missing.Values.Select(m => m.Id).ToHashSet(StringComparer.Ordinal), ct);
+            var scanned = new Dictionary<string, HclFacts>(missing.Count, StringComparer.Ordinal);
             foreach (var (key, (path, id)) in missing)
             {
-                _facts[key] = ConfigurationFiles.Scan(path, Encoding.UTF8.GetString(blobs[id]));
+                _facts[key] = scanned[key] = ConfigurationFiles.Scan(path, Encoding.UTF8.GetString(blobs[id]));
             }
+            SaveScanned(repo, scanned);
         }
 
         var facts = new Dictionary<string, HclFacts>(tfFiles.Count, StringComparer.Ordinal);
