@@ -56,8 +56,8 @@ public static class DiscoveryCacheCodec
             return result;
         });
 
-    /// <summary>A commit's configuration files (path → blob id); equal ids are written once.</summary>
-    public static byte[] EncodeFiles(string commit, IReadOnlyDictionary<string, string> files, Guid version)
+    /// <summary>A commit's configuration files (path → blob id), in the given order; equal ids are written once.</summary>
+    public static byte[] EncodeFiles(string commit, IReadOnlyCollection<KeyValuePair<string, string>> files, Guid version)
     {
         ArgumentNullException.ThrowIfNull(commit);
         ArgumentNullException.ThrowIfNull(files);
@@ -65,7 +65,7 @@ public static class DiscoveryCacheCodec
         {
             writer.Write(commit);
             var ids = new Dictionary<string, int>(StringComparer.Ordinal);
-            foreach (var id in files.Values)
+            foreach (var (_, id) in files)
             {
                 ids.TryAdd(id, ids.Count);
             }
@@ -83,8 +83,8 @@ public static class DiscoveryCacheCodec
         });
     }
 
-    /// <summary>The files of <paramref name="commit"/> as written by <see cref="EncodeFiles"/> with this version, or null.</summary>
-    public static Dictionary<string, string>? DecodeFiles(byte[] bytes, string commit, Guid version) =>
+    /// <summary>The files of <paramref name="commit"/> in the order <see cref="EncodeFiles"/> wrote them with this version, or null.</summary>
+    public static IReadOnlyList<KeyValuePair<string, string>>? DecodeFiles(byte[] bytes, string commit, Guid version) =>
         Decode(bytes, FilesKind, version, reader =>
         {
             if (reader.ReadString() != commit)
@@ -96,12 +96,11 @@ public static class DiscoveryCacheCodec
             {
                 ids[i] = reader.ReadString();
             }
-            var count = Count(reader);
-            var files = new Dictionary<string, string>(count, StringComparer.Ordinal);
-            for (var i = 0; i < count; i++)
+            var files = new KeyValuePair<string, string>[Count(reader)];
+            for (var i = 0; i < files.Length; i++)
             {
                 var path = reader.ReadString();
-                files[path] = ids[reader.ReadInt32()];
+                files[i] = new(path, ids[reader.ReadInt32()]);
             }
             return files;
         });

@@ -67,11 +67,11 @@ internal sealed class DiscoveryDiskCache(string directory)
         }
     }
 
-    /// <summary>The commit's configuration files (path → blob id), or null when not cached or unreadable.</summary>
-    public Dictionary<string, string>? LoadFiles(string commit) =>
+    /// <summary>The commit's configuration files (path → blob id) in the order saved, or null when not cached or unreadable.</summary>
+    public IReadOnlyList<KeyValuePair<string, string>>? LoadFiles(string commit) =>
         Read(Path.Combine(Directory, $"{FilesPrefix}{commit}.bin"), bytes => DiscoveryCacheCodec.DecodeFiles(bytes, commit, DiscoveryCacheCodec.CodeVersion));
 
-    public void SaveFiles(string commit, IReadOnlyDictionary<string, string> files)
+    public void SaveFiles(string commit, IReadOnlyCollection<KeyValuePair<string, string>> files)
     {
         Write($"{FilesPrefix}{commit}.bin", DiscoveryCacheCodec.EncodeFiles(commit, files, DiscoveryCacheCodec.CodeVersion));
         try

@@ -73,8 +73,12 @@ public sealed class ProjectFinderDerivationTests : IDisposable
             Assert.Equal(listed.OrderBy(f => f.Key, StringComparer.Ordinal), derivedWithRenames.OrderBy(f => f.Key, StringComparer.Ordinal));
 
             var pair = await new ProjectFinder(_mirror).SnapshotsAsync(Repo, commits[0], to, CancellationToken.None);
-            var full = await new ProjectFinder(_mirror).SnapshotAsync(Repo, to, CancellationToken.None);
+            var full = await new ProjectFinder(_mirror, diskCache: false).SnapshotAsync(Repo, to, CancellationToken.None);
             Assert.Equal(Describe(full, listed.Keys), Describe(pair.Head, listed.Keys));
+            // Incremental: the base's snapshot and facts already in memory, the head's derived from them.
+            var warm = new ProjectFinder(_mirror, diskCache: false);
+            await warm.SnapshotsAsync(Repo, commits[0], commits[0], CancellationToken.None);
+            Assert.Equal(Describe(full, listed.Keys), Describe((await warm.SnapshotsAsync(Repo, commits[0], to, CancellationToken.None)).Head, listed.Keys));
             Assert.Equal(await _mirror.DiffAsync(Repo, commits[0], to, CancellationToken.None), pair.Changes);
             Assert.Equal(
                 Describe(await new ProjectFinder(_mirror).SnapshotAsync(Repo, commits[0], CancellationToken.None), listed.Keys),
