@@ -266,6 +266,11 @@ public sealed class ProjectFinder(GitMirror mirror, bool diskCache = true)
         // Synchronous by necessity (snapshot building is), rare, and never on a thread with a synchronisation context.
         var tree = CommitFiles.Of([.. terraform], () => mirror.ListTreeAsync(repo, sha, CancellationToken.None).GetAwaiter().GetResult()
             .ToDictionary(f => f.Path, f => f.BlobId, StringComparer.Ordinal));
+        for (var i = 0; i < tree.Paths.Length; i++)
+        {
+            // Now rather than during the build: a head derived meanwhile then reuses them instead of looking up its own.
+            tree.Facts[i] = _facts.GetValueOrDefault(ConfigurationFiles.FactsKey(tree.Paths[i], tree.Ids[i]));
+        }
         Remember(_trees, (repo.FullName, sha), tree, MaxCachedTrees);
         return tree;
     }
