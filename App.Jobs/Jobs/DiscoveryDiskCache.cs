@@ -127,16 +127,16 @@ internal sealed class DiscoveryDiskCache(string directory)
 
     private void Write(string name, byte[] bytes)
     {
+        var temporary = Path.Combine(Directory, $".{name}.{Guid.NewGuid():N}.tmp");
         try
         {
             System.IO.Directory.CreateDirectory(Directory);
-            var temporary = Path.Combine(Directory, $".{name}.{Guid.NewGuid():N}.tmp");
             File.WriteAllBytes(temporary, bytes);
             File.Move(temporary, Path.Combine(Directory, name), overwrite: true);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            // A full or read-only disk only makes the next start slower.
+            Delete(temporary); // a full or read-only disk only makes the next start slower
         }
     }
 
