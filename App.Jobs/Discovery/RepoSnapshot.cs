@@ -214,30 +214,65 @@ public sealed class RepoSnapshot
         ArgumentNullException.ThrowIfNull(terraformFiles);
         ArgumentNullException.ThrowIfNull(allPaths);
 
-        var files = new List<string>(terraformFiles.Keys);
-        files.Sort(StringComparer.Ordinal); // deterministic: first backend wins, problems in path order
+        var files = terraformFiles.Keys.ToArray();
+        Array.Sort(files, StringComparer.Ordinal); // deterministic: first backend wins, problems in path order
+        var facts = new HclFacts[files.Length];
+        for (var i = 0; i < files.Length; i++)
+        {
+            RepoPaths.RequireRepoRelative(files[i], nameof(terraformFiles));
+            facts[i] = terraformFiles[files[i]];
+        }
+        return BuildSorted(files, facts, allPaths);
+    }
+
+    /// <summary>
+    /// The build itself, from configuration files sorted by path (ordinal) with their facts at the same index, as
+    /// <see cref="Jobs.ProjectFinder"/> keeps them: no dictionary, no sort, no per-file validation, so a head
+    /// derived from its merge base costs one pass over its files.
+    /// </summary>
+    internal static RepoSnapshot BuildSorted(string[] files, HclFacts[] facts, IEnumerable<string> allPaths)
+    {
+        ArgumentNullException.ThrowIfNull(files);
+        ArgumentNullException.ThrowIfNull(facts);
+        ArgumentNullException.ThrowIfNull(allPaths);
+        if (files.Length != facts.Length)
+        {
+            throw new ArgumentException("One facts per file.", nameof(facts));
+        }
+        if (Array.Exists(files, static f => f.EndsWith(".tofu", StringComparison.Ordinal) || f.EndsWith(".tofu.json", StringComparison.Ordinal)))
+        {
+            // OpenTofu loads x.tofu instead of x.tf (and x.tofu.json instead of x.tf.json) in the same directory.
+            var sorted = files;
+            var kept = Enumerable.Range(0, files.Length)
+                .Where(i => !ConfigurationFiles.IsShadowed(sorted[i], f => Array.BinarySearch(sorted, f, StringComparer.Ordinal) >= 0))
+                .ToList();
+            var keptFacts = facts;
+            files = [.. kept.Select(i => sorted[i])];
+            facts = [.. kept.Select(i => keptFacts[i])];
+        }
+
         var problems = new List<SnapshotProblem>();
         var terraformDirectories = new HashSet<string>(StringComparer.Ordinal);
         var projects = new Dictionary<string, Project>(StringComparer.Ordinal);
         var backendFiles = new Dictionary<string, string>(StringComparer.Ordinal);
         var directoryLookup = terraformDirectories.GetAlternateLookup<ReadOnlySpan<char>>();
         // One string per directory, shared by its files and by every module call that names it.
-        var directories = new string[files.Count];
-        var facts = new HclFacts[files.Count];
+        var directories = new string[files.Length];
+        var previous = "";
 
-        for (var i = 0; i < files.Count; i++)
+        for (var i = 0; i < files.Length; i++)
         {
             var file = files[i];
-            RepoPaths.RequireRepoRelative(file, nameof(terraformFiles));
             var slash = file.LastIndexOf('/');
             var name = slash < 0 ? RepoPaths.Root : file.AsSpan(0, slash);
-            if (!directoryLookup.TryGetValue(name, out var directory))
+            // Sorted files of one directory mostly come together: compare before hashing.
+            if (!name.SequenceEqual(previous) && !directoryLookup.TryGetValue(name, out previous!))
             {
-                directory = name.ToString();
-                terraformDirectories.Add(directory);
+                previous = name.ToString();
+                terraformDirectories.Add(previous);
             }
-            directories[i] = directory;
-            var fileFacts = facts[i] = terraformFiles[file];
+            var directory = directories[i] = previous;
+            var fileFacts = facts[i];
             foreach (var problem in fileFacts.Problems)
             {
                 problems.Add(new SnapshotProblem($"{file}:{problem.Line}: {problem.Message}", [directory]));
@@ -263,7 +298,7 @@ public sealed class RepoSnapshot
         var readerLookup = readers.GetAlternateLookup<ReadOnlySpan<char>>();
         var buffer = new char[1024];
 
-        for (var i = 0; i < files.Count; i++)
+        for (var i = 0; i < files.Length; i++)
         {
             var file = files[i];
             var directory = directories[i];

@@ -22,6 +22,7 @@ public sealed class GitMirror
 
     private readonly string _mirrorsRoot;
     private readonly string _scratchRoot;
+    private readonly string _discoveryRoot;
     private readonly string _gitUrl;
     private readonly ILogger<GitMirror> _logger;
 
@@ -37,6 +38,7 @@ public sealed class GitMirror
         var workDirectory = Path.GetFullPath(options.WorkDirectory);
         _mirrorsRoot = Path.Combine(workDirectory, "mirrors");
         _scratchRoot = Path.Combine(workDirectory, "tmp");
+        _discoveryRoot = Path.Combine(workDirectory, "discovery");
         _gitUrl = NormalizeGitUrl(options.GitUrl);
         _logger = logger;
     }
@@ -51,6 +53,18 @@ public sealed class GitMirror
         var owner = GitNames.Segment(repo.Owner, "owner").ToLowerInvariant();
         var name = GitNames.Segment(repo.Name, "repository name").ToLowerInvariant();
         return Path.Combine(_mirrorsRoot, owner, name + ".git");
+    }
+
+    /// <summary>
+    /// Where discovery keeps what it learnt from this repository's mirror (scanned facts by blob id, commits'
+    /// configuration files) across restarts: <c>{WorkDirectory}/discovery/{owner}/{repo}</c>, next to the mirrors.
+    /// </summary>
+    public string DiscoveryCachePath(RepoRef repo)
+    {
+        ArgumentNullException.ThrowIfNull(repo);
+        var owner = GitNames.Segment(repo.Owner, "owner").ToLowerInvariant();
+        var name = GitNames.Segment(repo.Name, "repository name").ToLowerInvariant();
+        return Path.Combine(_discoveryRoot, owner, name);
     }
 
     /// <summary>The URL git fetches from: <c>{GitUrl}{owner}/{repo}.git</c>. It never carries credentials.</summary>

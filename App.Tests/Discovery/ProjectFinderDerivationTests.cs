@@ -73,8 +73,12 @@ public sealed class ProjectFinderDerivationTests : IDisposable
             Assert.Equal(listed.OrderBy(f => f.Key, StringComparer.Ordinal), derivedWithRenames.OrderBy(f => f.Key, StringComparer.Ordinal));
 
             var pair = await new ProjectFinder(_mirror).SnapshotsAsync(Repo, commits[0], to, CancellationToken.None);
-            var full = await new ProjectFinder(_mirror).SnapshotAsync(Repo, to, CancellationToken.None);
+            var full = await new ProjectFinder(_mirror, diskCache: false).SnapshotAsync(Repo, to, CancellationToken.None);
             Assert.Equal(Describe(full, listed.Keys), Describe(pair.Head, listed.Keys));
+            // Incremental: the base's snapshot and facts already in memory, the head's derived from them.
+            var warm = new ProjectFinder(_mirror, diskCache: false);
+            await warm.SnapshotsAsync(Repo, commits[0], commits[0], CancellationToken.None);
+            Assert.Equal(Describe(full, listed.Keys), Describe((await warm.SnapshotsAsync(Repo, commits[0], to, CancellationToken.None)).Head, listed.Keys));
             Assert.Equal(await _mirror.DiffAsync(Repo, commits[0], to, CancellationToken.None), pair.Changes);
             Assert.Equal(
                 Describe(await new ProjectFinder(_mirror).SnapshotAsync(Repo, commits[0], CancellationToken.None), listed.Keys),
@@ -117,6 +121,31 @@ public sealed class ProjectFinderDerivationTests : IDisposable
             ],
             pair.Head.Problems.Select(p => p.Message));
         Assert.Empty(pair.Base.Problems);
+    }
+
+    [Fact]
+    public async Task SnapshotsAsync_JsonAndTofuFiles_AreScannedAndChangesMarkTheirProjects()
+    {
+        var baseSha = _remote
+            .Write("envs/a/backend.tf.json", """{"terraform": {"backend": {"s3": {}}}}""")
+            .Write("envs/b/backend.tofu", "terraform {\n  backend \"pg\" {}\n}\n")
+            .Write("envs/b/notes.tf", "")
+            .Write("modules/m/main.tf", "")
+            .Commit("base");
+        var head = _remote
+            .Write("envs/a/main.tf.json", """{"module": {"m": {"source": "../../modules/m"}}}""")
+            .Write("envs/b/main.tofu", "# edited\n")
+            .Write("envs/c/backend.tf.json", "") // the same blob as notes.tf: valid HCL, invalid JSON
+            .Commit("head");
+        await _mirror.FetchAsync(Repo, null, ["refs/heads/main"], [baseSha, head], CancellationToken.None);
+
+        var pair = await new ProjectFinder(_mirror).SnapshotsAsync(Repo, baseSha, head, CancellationToken.None);
+        var result = ProjectDiscovery.Affected(pair.Head, pair.Base, pair.Changes);
+
+        Assert.Equal([new Project("envs/a", "s3"), new Project("envs/b", "pg")], pair.Head.Projects);
+        Assert.Equal(["modules/m"], pair.Head.DirectModules("envs/a"));
+        Assert.Equal(["envs/a", "envs/b"], result.Projects.Select(p => p.Path));
+        Assert.Equal(["envs/c/backend.tf.json:1: invalid JSON"], pair.Head.Problems.Select(p => p.Message[..p.Message.IndexOf("JSON", StringComparison.Ordinal)] + "JSON"));
     }
 
     private void Add(List<string> files, string path, string content)

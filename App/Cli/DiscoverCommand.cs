@@ -285,14 +285,14 @@ public static class DiscoverCommand
 
                 var path = record[(tab + 1)..];
                 paths.Add(path);
-                if (path.EndsWith(".tf", StringComparison.Ordinal))
+                if (ConfigurationFiles.IsConfiguration(path))
                 {
                     tfBlobs.Add((path, meta[2]));
                 }
             }
 
             var contents = await ReadBlobsAsync(tfBlobs.Select(b => b.Id).Distinct(StringComparer.Ordinal).ToList(), ct);
-            var facts = tfBlobs.ToDictionary(b => b.Path, b => HclScanner.Scan(contents[b.Id]), StringComparer.Ordinal);
+            var facts = tfBlobs.ToDictionary(b => b.Path, b => ConfigurationFiles.Scan(b.Path, contents[b.Id]), StringComparer.Ordinal);
             return RepoSnapshot.Build(facts, paths);
         }
 
@@ -305,9 +305,9 @@ public static class DiscoverCommand
                 .Where(p => File.Exists(Path.Combine(Root, p)))
                 .ToList();
             var facts = new Dictionary<string, HclFacts>(StringComparer.Ordinal);
-            foreach (var path in paths.Where(p => p.EndsWith(".tf", StringComparison.Ordinal)))
+            foreach (var path in paths.Where(ConfigurationFiles.IsConfiguration))
             {
-                facts[path] = HclScanner.Scan(await File.ReadAllTextAsync(Path.Combine(Root, path), ct));
+                facts[path] = ConfigurationFiles.Scan(path, await File.ReadAllTextAsync(Path.Combine(Root, path), ct));
             }
 
             return RepoSnapshot.Build(facts, paths);
