@@ -132,7 +132,7 @@ public sealed class PlanExecution(
 
         var token = await tokens.GetTokenAsync(request.Repo.InstallationId, ct);
         var runMasker = masker.With([token]);
-        await mirror.FetchAsync(request.Repo, token, request.FetchRefs, [request.PlanSha], ct);
+        await mirror.FetchIfMissingAsync(request.Repo, token, request.FetchRefs, [request.PlanSha], ct);
         await mirror.CheckoutAsync(request.Repo, request.PlanSha, source, ct);
         var projectDir = request.ProjectPath == "." ? source : Path.Combine(source, request.ProjectPath);
         if (!Directory.Exists(projectDir))

@@ -81,8 +81,10 @@ public static class StateAndJobs
                     // A killed worker's job is taken over after InvisibilityTimeout of silence, not 30 min.
                     UseSlidingInvisibilityTimeout = true,
                     InvisibilityTimeout = ensemble.JobInvisibilityTimeout,
-                    // Nothing notifies about a dead worker's job: a poll finds it once its invisibility ends.
-                    QueuePollInterval = TimeSpan.FromSeconds(Math.Clamp(ensemble.JobInvisibilityTimeout.TotalSeconds / 10, 1, 15)),
+                    // The poll finds what no notification announces: a dead worker's job once its invisibility ends,
+                    // and a job whose notification was missed (Hangfire.PostgreSql starts listening after its first
+                    // queue query, so a job enqueued in between waits for the poll) — 2 s at most, not the 15 s default.
+                    QueuePollInterval = TimeSpan.FromSeconds(Math.Clamp(ensemble.JobInvisibilityTimeout.TotalSeconds / 10, 1, 2)),
                     PrepareSchemaIfNecessary = true,
                 });
             }
