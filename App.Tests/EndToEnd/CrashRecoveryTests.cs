@@ -53,11 +53,11 @@ public sealed class CrashRecoveryTests(PostgresFixture postgres, S3Fixture s3) :
                 heads.Add((repo, head));
                 await _app.SendWebhookAsync("pull_request", EnsembleTestApp.PullRequestPayload("opened", repo, cycle, @base, head));
 
-                // Mid-plan: every project's terraform plan is running (the stand-in sleeps in it).
-                await _app.GitHub.WaitUntilAsync(
-                    g => Projects.All(p => g.Latest(AggregateStatus.ProjectCheckName(p), head) is { Status: "in_progress" } run
-                        && (run.Title ?? "").StartsWith("Running terraform plan", StringComparison.Ordinal)),
-                    Scenarios.Patience, $"cycle {cycle}: every plan running\n{worker.Output}");
+                // Mid-plan: every project's plan job has started (state says planning) and had a moment to reach terraform
+                // (the stand-in then sleeps 5 s in its plan). A quick plan reports no progress before its first 5 s, so
+                // state, not the check run, tells when the plans are running.
+                await WaitUntilAllPlanningAsync(repo, cycle, $"cycle {cycle}: every plan running\n{worker.Output}");
+                await Task.Delay(1500);
                 worker.Kill();
 
                 worker = WorkerProcess.Start(_app, _postgres, s3, cycle);
@@ -78,6 +78,26 @@ public sealed class CrashRecoveryTests(PostgresFixture postgres, S3Fixture s3) :
         {
             worker.Kill();
         }
+    }
+
+    private async Task WaitUntilAllPlanningAsync(TestRepository repo, int number, string what)
+    {
+        var repoRef = new RepoRef(EnsembleTestApp.InstallationId, repo.Owner, repo.Name);
+        var state = _app.Service<IStateStore>();
+        var deadline = DateTime.UtcNow + Scenarios.Patience;
+        while (DateTime.UtcNow < deadline)
+        {
+            if ((await state.ListHeadsAsync(repoRef, number)).SingleOrDefault() is { } head
+                && await state.ListRunsAsync(head.Id) is { Count: > 0 } runs
+                && runs.Count == Projects.Length && runs.All(r => r.Status == RunStatus.Planning))
+            {
+                return;
+            }
+
+            await Task.Delay(100);
+        }
+
+        throw new TimeoutException($"Timed out waiting for {what}");
     }
 
     private async Task AssertEachPlanOnceAndRetriedAsync(TestRepository repo, int number, string head)
