@@ -97,7 +97,10 @@ public static class Throughput
             environment["Ensemble__Workers"] = workers.ToString(CultureInfo.InvariantCulture);
         }
 
-        var appDll = Path.Combine(SimBinary.SolutionRoot, "App", "bin", "Release", "net10.0", "Ensemble.App.dll");
+        // ENSEMBLE_BENCH_APP_DLL measures another build of the App, e.g. a ReadyToRun publish like the container image's.
+        var appDll = Environment.GetEnvironmentVariable("ENSEMBLE_BENCH_APP_DLL") is { Length: > 0 } other
+            ? other
+            : Path.Combine(SimBinary.SolutionRoot, "App", "bin", "Release", "net10.0", "Ensemble.App.dll");
         if (!File.Exists(appDll))
         {
             throw new InvalidOperationException($"{appDll} is missing: build App in Release (this project references it, so `dotnet run -c Release` builds it).");
