@@ -11,7 +11,7 @@ namespace Ensemble.Jobs.Jobs;
 /// lock so two plans finishing together cannot publish out of order (an older view landing after a newer one).
 /// </summary>
 public sealed class AggregatePublisher(
-    IStateStore state, IGitHubChecks checks, ApproverRequirements requirements, IBackgroundJobClient jobs, TimeProvider time)
+    IStateStore state, IGitHubChecks checks, ApproverRequirements requirements, PublishMemos memos, IBackgroundJobClient jobs, TimeProvider time)
 {
     public static readonly CheckRunAction ApproveAllAction = new(Interactions.ApproveAll, "Approve all", "Approve every plan you may approve");
     public static readonly CheckRunAction ReplanAction = new(Interactions.Replan, "Re-plan", "Plan every project of this commit again");
@@ -56,32 +56,20 @@ public sealed class AggregatePublisher(
             },
         };
 
+        var digest = Digest(request);
         if (head.AggregateCheckRunId is not { } id)
         {
             var created = await checks.CreateCheckRunAsync(head.Repo, request, cancellationToken);
             await state.SetHeadAggregateCheckRunAsync(head.Id, created, cancellationToken);
-            await state.RecordPublishedAsync(Target(created), Digest(request), result.IsInterim, now, cancellationToken);
+            await memos.SentAsync(Target(created), digest, result.IsInterim, cancellationToken);
             return;
         }
 
-        var target = Target(id);
-        var last = await state.GetPublishedAsync(target, cancellationToken);
-        var digest = Digest(request);
-        switch (PublishGate.Decide(last, digest, result.IsInterim, now, PlanJob.ProgressInterval))
+        if (await memos.ShouldSendAsync(Target(id), digest, result.IsInterim,
+                delay => jobs.Schedule<AggregatePublisher>(p => p.PublishAsync(headId, CancellationToken.None), delay), cancellationToken))
         {
-            case PublishDecision.Skip:
-                return;
-            case PublishDecision.Defer:
-                var due = PublishGate.DueAt(last!, PlanJob.ProgressInterval);
-                if (await state.TryScheduleFlushAsync(target, due, now, cancellationToken))
-                {
-                    jobs.Schedule<AggregatePublisher>(p => p.PublishAsync(headId, CancellationToken.None), due - now);
-                }
-                return;
-            default:
-                await checks.UpdateCheckRunAsync(head.Repo, id, request with { StartedAt = null }, cancellationToken);
-                await state.RecordPublishedAsync(target, digest, result.IsInterim, now, cancellationToken);
-                return;
+            await checks.UpdateCheckRunAsync(head.Repo, id, request with { StartedAt = null }, cancellationToken);
+            await memos.SentAsync(Target(id), digest, result.IsInterim, cancellationToken);
         }
     }
 

@@ -14,7 +14,8 @@ namespace Ensemble.Jobs.Jobs;
 /// comment for the whole merge, created once and edited in place.
 /// </summary>
 public sealed class ApplyReporter(
-    IStateStore state, IGitHubChecks checks, IGitHubIssues issues, ProjectCheckRuns checkRuns, IBackgroundJobClient jobs, TimeProvider time)
+    IStateStore state, IGitHubChecks checks, IGitHubIssues issues, ProjectCheckRuns checkRuns, PublishMemos memos, IBackgroundJobClient jobs,
+    TimeProvider time)
 {
     /// <summary>
     /// The merge commit's check run of a run: created in progress with the current <paramref name="phase"/> and output
@@ -179,7 +180,6 @@ public sealed class ApplyReporter(
         }
 
         var body = RenderComment(head.Number, merge.MergeSha, rows);
-        var now = time.GetUtcNow();
         var digest = PublishGate.Digest(body);
         // While applies are still running the comment is interim (edited at most every few seconds, the latest view
         // following); a failure or the last result is shown at once.
@@ -189,28 +189,16 @@ public sealed class ApplyReporter(
         {
             var created = await issues.CreateCommentAsync(head.Repo, head.Number, body, ct);
             await state.SetMergeCommentAsync(merge.Id, created, ct);
-            await state.RecordPublishedAsync(CommentTarget(created), digest, interim, now, ct);
+            await memos.SentAsync(CommentTarget(created), digest, interim, ct);
             return;
         }
 
-        var target = CommentTarget(commentId);
-        var last = await state.GetPublishedAsync(target, ct);
-        switch (PublishGate.Decide(last, digest, interim, now, PlanJob.ProgressInterval))
+        var headId = merged.Id;
+        if (await memos.ShouldSendAsync(CommentTarget(commentId), digest, interim,
+                delay => jobs.Schedule<ApplyReporter>(r => r.PublishCommentAsync(headId, CancellationToken.None), delay), ct))
         {
-            case PublishDecision.Skip:
-                return;
-            case PublishDecision.Defer:
-                var due = PublishGate.DueAt(last!, PlanJob.ProgressInterval);
-                if (await state.TryScheduleFlushAsync(target, due, now, ct))
-                {
-                    var headId = merged.Id;
-                    jobs.Schedule<ApplyReporter>(r => r.PublishCommentAsync(headId, CancellationToken.None), due - now);
-                }
-                return;
-            default:
-                await issues.UpdateCommentAsync(head.Repo, commentId, body, ct);
-                await state.RecordPublishedAsync(target, digest, interim, now, ct);
-                return;
+            await issues.UpdateCommentAsync(head.Repo, commentId, body, ct);
+            await memos.SentAsync(CommentTarget(commentId), digest, interim, ct);
         }
     }
 

@@ -133,6 +133,7 @@ public static class StateAndJobs
         services.AddSingleton<RepoConfigs>();
         services.AddTransient<Interactions>();
         services.AddTransient<Replans>();
+        services.AddTransient<PublishMemos>();
         services.AddTransient<BaseMoveJob>();
         services.AddTransient<DeliveryJob>();
         services.AddTransient<DiscoverJob>();

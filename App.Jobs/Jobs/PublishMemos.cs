@@ -1,0 +1,36 @@
+using Ensemble.Jobs.Core;
+using Ensemble.Jobs.State;
+
+namespace Ensemble.Jobs.Jobs;
+
+/// <summary>
+/// The I/O around <see cref="PublishGate"/>: reads what a GitHub object last showed, decides, and for a deferred view
+/// has one catch-up scheduled (by the caller, who knows which job republishes it). Callers hold the object's lock.
+/// </summary>
+public sealed class PublishMemos(IStateStore state, TimeProvider time)
+{
+    /// <summary>Whether to send <paramref name="digest"/> to <paramref name="target"/> now; if deferred, <paramref name="scheduleCatchUp"/> gets the delay.</summary>
+    public async Task<bool> ShouldSendAsync(string target, string digest, bool interim, Action<TimeSpan> scheduleCatchUp, CancellationToken ct)
+    {
+        var now = time.GetUtcNow();
+        var last = await state.GetPublishedAsync(target, ct);
+        switch (PublishGate.Decide(last, digest, interim, now, PlanJob.ProgressInterval))
+        {
+            case PublishDecision.Skip:
+                return false;
+            case PublishDecision.Defer:
+                var due = PublishGate.DueAt(last!, PlanJob.ProgressInterval);
+                if (await state.TryScheduleFlushAsync(target, due, now, ct))
+                {
+                    scheduleCatchUp(due - now);
+                }
+                return false;
+            default:
+                return true;
+        }
+    }
+
+    /// <summary>Records what <paramref name="target"/> shows now.</summary>
+    public Task SentAsync(string target, string digest, bool interim, CancellationToken ct) =>
+        state.RecordPublishedAsync(target, digest, interim, time.GetUtcNow(), ct);
+}
