@@ -54,7 +54,7 @@ public sealed class CrashRecoveryTests(PostgresFixture postgres, S3Fixture s3) :
                 await _app.SendWebhookAsync("pull_request", EnsembleTestApp.PullRequestPayload("opened", repo, cycle, @base, head));
 
                 // Mid-plan: every project's plan job has started (state says planning) and had a moment to reach terraform
-                // (the stand-in then sleeps 5 s in its plan). A quick plan reports no progress before its first 5 s, so
+                // (the stand-in then sleeps 12 s in its plan, a window wide enough for all three to be planning at once on a busy machine). A quick plan reports no progress before its first 5 s, so
                 // state, not the check run, tells when the plans are running.
                 await WaitUntilAllPlanningAsync(repo, cycle, $"cycle {cycle}: every plan running\n{worker.Output}");
                 await Task.Delay(1500);
@@ -152,7 +152,7 @@ public sealed class CrashRecoveryTests(PostgresFixture postgres, S3Fixture s3) :
         foreach (var project in Projects)
         {
             var name = project.Replace("envs/", "", StringComparison.Ordinal);
-            repo.Write($"{project}/main.tf", Scenarios.Project(name, "resource \"sim_slow\" \"wait\" {\n  seconds = 5\n}\n"));
+            repo.Write($"{project}/main.tf", Scenarios.Project(name, "resource \"sim_slow\" \"wait\" {\n  seconds = 12\n}\n"));
         }
 
         var head = repo.Commit("slow plans");
