@@ -54,8 +54,8 @@ public sealed class CrashRecoveryTests(PostgresFixture postgres, S3Fixture s3) :
                 await _app.SendWebhookAsync("pull_request", EnsembleTestApp.PullRequestPayload("opened", repo, cycle, @base, head));
 
                 // Mid-plan: every project's plan job has started (state says planning) and had a moment to reach terraform
-                // (the stand-in then sleeps 12 s in its plan, a window wide enough for all three to be planning at once on a busy machine). A quick plan reports no progress before its first 5 s, so
-                // state, not the check run, tells when the plans are running.
+                // (the stand-in then sleeps 12 s, wide enough for all three to be planning at once on a busy machine).
+                // A plan reports no progress in its first 5 s, so state, not the check run, tells when they run.
                 await WaitUntilAllPlanningAsync(repo, cycle, $"cycle {cycle}: every plan running\n{worker.Output}");
                 await Task.Delay(1500);
                 worker.Kill();
