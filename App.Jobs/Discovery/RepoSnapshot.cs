@@ -80,6 +80,26 @@ public sealed class RepoSnapshot
         return result;
     }
 
+    /// <summary>
+    /// The files that code in these directories reads by a plain relative path (<c>file()</c>, <c>templatefile()</c>,
+    /// …), sorted; whether they exist is not checked.
+    /// </summary>
+    public IReadOnlyList<string> FilesReadBy(IReadOnlyCollection<string> directories)
+    {
+        ArgumentNullException.ThrowIfNull(directories);
+        var wanted = directories as IReadOnlySet<string> ?? new HashSet<string>(directories, StringComparer.Ordinal);
+        var result = new List<string>();
+        foreach (var (path, readers) in _readers)
+        {
+            if (readers.Exists(wanted.Contains))
+            {
+                result.Add(path);
+            }
+        }
+        result.Sort(StringComparer.Ordinal);
+        return result;
+    }
+
     /// <summary>The deepest project directory containing the path (a file belongs to its nearest project).</summary>
     public Project? OwningProject(string path)
     {

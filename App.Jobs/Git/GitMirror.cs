@@ -367,16 +367,47 @@ public sealed class GitMirror
         return hashes;
     }
 
+    /// <summary>The files (blobs and symlinks) of a commit below <paramref name="directory"/> (<c>.</c>: all), repo-relative.</summary>
+    public async Task<IReadOnlyList<string>> ListFilesAsync(RepoRef repo, string sha, string directory, CancellationToken ct)
+    {
+        var mirror = ExistingMirror(repo);
+        var commit = GitNames.Revision(sha, nameof(sha));
+        var under = GitNames.RepoPath(directory);
+        List<string> args = ["ls-tree", "-r", "-z", "--name-only", "--full-tree", commit];
+        if (under.Length > 0)
+        {
+            args.AddRange(["--", under]);
+        }
+
+        var result = await GitProcess.RunCheckedAsync(new GitCommand(args) { GitDirectory = mirror }, ct).ConfigureAwait(false);
+        return result.OutputText.Split('\0', StringSplitOptions.RemoveEmptyEntries);
+    }
+
     /// <summary>
     /// Writes exactly the commit's files (modes and symlinks included, no <c>.git</c>) into
     /// <paramref name="destination"/>, which must not exist or be empty. Uses a private index, so checkouts of one
     /// mirror into different destinations run concurrently.
     /// </summary>
-    public async Task CheckoutAsync(RepoRef repo, string sha, string destination, CancellationToken ct)
+    public Task CheckoutAsync(RepoRef repo, string sha, string destination, CancellationToken ct) =>
+        CheckoutAsync(repo, sha, destination, null, ct);
+
+    /// <summary>
+    /// <see cref="CheckoutAsync(RepoRef, string, string, CancellationToken)"/> of only <paramref name="paths"/>
+    /// (repo-relative files and directories, a directory with everything below it; <c>null</c> for the whole tree).
+    /// A path the commit does not have is skipped, not an error: it may be a file a configuration reads but nobody
+    /// committed, which terraform itself should report.
+    /// </summary>
+    public async Task CheckoutAsync(RepoRef repo, string sha, string destination, IReadOnlyList<string>? paths, CancellationToken ct)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(destination);
         var mirror = ExistingMirror(repo);
         var commit = GitNames.Revision(sha, nameof(sha));
+        // Literal pathspecs (no glob or magic in a path a pull request chose), NUL-separated on standard input.
+        var pathspecs = paths?.Select(GitNames.RepoPath).ToList();
+        if (pathspecs is not null && pathspecs.Exists(p => p.Length == 0))
+        {
+            pathspecs = null;
+        }
         var target = Path.GetFullPath(destination);
         if (File.Exists(target) || (Directory.Exists(target) && Directory.EnumerateFileSystemEntries(target).Any()))
         {
@@ -389,8 +420,18 @@ public sealed class GitMirror
         var environment = new Dictionary<string, string> { ["GIT_INDEX_FILE"] = index, ["GIT_WORK_TREE"] = target };
         try
         {
+            // The whole tree into the private index, or only the entries under the paths (`git reset` skips a pathspec
+            // that matches nothing, where `checkout` and `read-tree` would fail).
             await GitProcess.RunCheckedAsync(
-                new GitCommand(["read-tree", $"{commit}^{{tree}}"]) { GitDirectory = mirror, Environment = environment, WorkingDirectory = target },
+                pathspecs is null
+                    ? new GitCommand(["read-tree", $"{commit}^{{tree}}"]) { GitDirectory = mirror, Environment = environment, WorkingDirectory = target }
+                    : new GitCommand(["reset", "-q", "--pathspec-from-file=-", "--pathspec-file-nul", commit])
+                    {
+                        GitDirectory = mirror,
+                        Environment = environment,
+                        WorkingDirectory = target,
+                        StandardInput = Encoding.UTF8.GetBytes(string.Concat(pathspecs.Select(p => ":(literal)" + p + "\0"))),
+                    },
                 ct).ConfigureAwait(false);
             await GitProcess.RunCheckedAsync(
                 new GitCommand(["checkout-index", "--all", "--force"]) { GitDirectory = mirror, Environment = environment, WorkingDirectory = target },

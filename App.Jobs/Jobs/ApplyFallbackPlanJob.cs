@@ -77,7 +77,7 @@ public sealed partial class ApplyFallbackPlanJob(
             // The configured terraform as it is (no per-project version): the apply of this plan runs that one too.
             var outcome = await execution.RunAsync(
                 new PlanRequest(head.Repo, head.Number, head.HeadSha, run.ProjectPath, run.PlanSha, Destroy: false,
-                    [$"refs/heads/{head.BaseRef}"], $"postmerge-{run.Id}-{run.Attempts}") { ResolveVersion = false },
+                    [$"refs/heads/{head.BaseRef}"], $"postmerge-{run.Id}-{run.Attempts}", head.BaseSha) { ResolveVersion = false },
                 IPlanProgress.None, cancellationToken);
             if (outcome.Plan is not { } document)
             {

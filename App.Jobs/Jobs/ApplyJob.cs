@@ -23,6 +23,7 @@ public sealed partial class ApplyJob(
     IStateStore state,
     GitMirror mirror,
     ProjectFinder finder,
+    ProjectInputs projectInputs,
     IInstallationTokenSource tokens,
     IArtifactStore artifacts,
     ITerraformRunner terraform,
@@ -173,8 +174,10 @@ public sealed partial class ApplyJob(
                 return;
             }
 
-            // 3. terraform init + apply of the saved plan in a fresh checkout of the planned commit.
-            await mirror.CheckoutAsync(head.Repo, run.PlanSha, source, ct);
+            // 3. terraform init + apply of the saved plan in a fresh checkout of the planned commit: of the same paths the
+            // plan checked out (ProjectInputs is a function of the commit).
+            await mirror.CheckoutAsync(head.Repo, run.PlanSha, source,
+                await projectInputs.CheckoutPathsAsync(head.Repo, head.Number, head.BaseSha, run.PlanSha, run.ProjectPath, ct), ct);
             var projectDir = run.ProjectPath == "." ? source : Path.Combine(source, run.ProjectPath);
             Directory.CreateDirectory(projectDir);
             var progress = new Progress(reporter, time, head, merge, run, (await state.GetApplyAsync(run.Id, ct))?.MergeCheckRunId);

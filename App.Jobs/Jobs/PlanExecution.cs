@@ -19,8 +19,10 @@ namespace Ensemble.Jobs.Jobs;
 /// <param name="Destroy">Plan with <c>-destroy</c> (a deleted project, planned from the base copy).</param>
 /// <param name="FetchRefs">Refs to fetch into the mirror so <paramref name="PlanSha"/> is present.</param>
 /// <param name="WorkspaceName">This attempt's directory under <c>{WorkDirectory}/workspaces/</c>; every attempt has its own.</param>
+/// <param name="BaseSha">The pull request's base commit (its default-branch <c>.ensemble.yml</c>, see <see cref="ProjectInputs"/>).</param>
 public sealed record PlanRequest(
-    RepoRef Repo, int Number, string ArtifactSha, string ProjectPath, string PlanSha, bool Destroy, IReadOnlyList<string> FetchRefs, string WorkspaceName)
+    RepoRef Repo, int Number, string ArtifactSha, string ProjectPath, string PlanSha, bool Destroy, IReadOnlyList<string> FetchRefs, string WorkspaceName,
+    string BaseSha)
 {
     /// <summary>
     /// Pick terraform's version from the project (<c>.terraform-version</c>, <c>required_version</c>) and this override;
@@ -85,7 +87,8 @@ public interface IPlanProgress
 
 /// <summary>
 /// Runs terraform plan for one project at one commit — the step the pull-request plan (<see cref="PlanJob"/>) and the
-/// post-merge plan (<see cref="ApplyFallbackPlanJob"/>) share: a fresh workspace, fetch and checkout, the project lock,
+/// post-merge plan (<see cref="ApplyFallbackPlanJob"/>) share: a fresh workspace, fetch and checkout of the project's
+/// inputs (<see cref="ProjectInputs"/>), the project lock,
 /// <c>init</c>, <c>plan -out</c>, <c>show -json</c>, the plan file, JSON and log stored as artifacts, the plan parsed and
 /// fingerprinted. Terraform failures are outcomes; outages and cancellation are exceptions. State transitions and check
 /// runs stay with the jobs, which differ there.
@@ -93,6 +96,7 @@ public interface IPlanProgress
 public sealed class PlanExecution(
     IStateStore state,
     GitMirror mirror,
+    ProjectInputs inputs,
     IInstallationTokenSource tokens,
     IArtifactStore artifacts,
     ITerraformRunner terraform,
@@ -133,7 +137,8 @@ public sealed class PlanExecution(
         var token = await tokens.GetTokenAsync(request.Repo.InstallationId, ct);
         var runMasker = masker.With([token]);
         await mirror.FetchIfMissingAsync(request.Repo, token, request.FetchRefs, [request.PlanSha], ct);
-        await mirror.CheckoutAsync(request.Repo, request.PlanSha, source, ct);
+        var scope = await inputs.CheckoutPathsAsync(request.Repo, request.Number, request.BaseSha, request.PlanSha, request.ProjectPath, ct);
+        await mirror.CheckoutAsync(request.Repo, request.PlanSha, source, scope, ct);
         var projectDir = request.ProjectPath == "." ? source : Path.Combine(source, request.ProjectPath);
         if (!Directory.Exists(projectDir))
         {

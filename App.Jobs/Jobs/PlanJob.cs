@@ -90,7 +90,7 @@ public sealed partial class PlanJob(
             var config = await configs.EffectiveAsync(head.Repo, head.Number, head.BaseSha, head.HeadSha, cancellationToken);
             var outcome = await execution.RunAsync(
                 new PlanRequest(head.Repo, head.Number, head.HeadSha, run.ProjectPath, run.PlanSha, run.Destroy,
-                    [$"refs/pull/{head.Number}/head", $"refs/heads/{head.BaseRef}"], $"run-{run.Id}-{run.Attempts}")
+                    [$"refs/pull/{head.Number}/head", $"refs/heads/{head.BaseRef}"], $"run-{run.Id}-{run.Attempts}", head.BaseSha)
                 {
                     VersionOverride = config.IsValid ? config.FindProject(run.ProjectPath)?.TerraformVersion : null,
                 },

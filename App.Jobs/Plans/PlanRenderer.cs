@@ -749,12 +749,25 @@ public static partial class PlanRenderer
         }
 
         summary.AppendBlock($"**What to do:** fix the problem and push a commit, or, if it was transient (network, provider outage, lock), comment {Markdown.Code(rerunCommand)} to run it again.");
+        if (projectPath != "." && MentionsMissingFile(errors.Length > 0 ? errors : log))
+        {
+            summary.AppendBlock("A file or directory is missing. Ensemble checks out only what can change this project's plan: the project " +
+                "directory, the local modules it uses, and the files they read by a plain relative path (`file(\"${path.module}/x.json\")`). " +
+                "A file read by a computed path must be listed under the project's `extra_paths` in `.ensemble.yml` " +
+                "(changes to it then plan the project too).");
+        }
 
         var text = new StringBuilder();
         text.AppendBlock("### End of the log");
         text.AppendBlock(Markdown.Fence(Tail(log, Max - 1_000), "text"));
         return new CheckRunOutput($"terraform {step} failed", summary.ToString(), text.ToString());
     }
+
+    /// <summary>Terraform's words for a file or module directory that is not there (<c>file()</c>, <c>templatefile()</c>, module sources).</summary>
+    private static bool MentionsMissingFile(string text) =>
+        text.Contains("no file exists at", StringComparison.Ordinal)
+        || text.Contains("Unreadable module directory", StringComparison.Ordinal)
+        || text.Contains("no such file or directory", StringComparison.Ordinal);
 
     /// <summary>
     /// The <c>Error:</c> diagnostics: boxed ones (╷ │ ╵, Terraform 0.15+) with the box drawing removed, or, in older

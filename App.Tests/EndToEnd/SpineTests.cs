@@ -114,6 +114,64 @@ public sealed class SpineTests(PostgresFixture postgres, S3Fixture s3) : IClassF
         Assert.Equal(HttpStatusCode.Forbidden, (await _app.GetAsync(tampered)).StatusCode);
     }
 
+    /// <summary>
+    /// A plan sees the project, its modules and the files it reads by a plain path — not the rest of the monorepo. A file
+    /// read by a computed path is missing until <c>extra_paths</c> lists it, and the failure says so.
+    /// </summary>
+    [Fact]
+    public async Task Plan_ChecksOutOnlyTheProjectsInputs_ExtraPathsAddFilesReadByComputedPaths()
+    {
+        var app = $$"""
+            terraform {
+              backend "local" {
+                path = "terraform.tfstate"
+              }
+            }
+
+            variable "env" {
+              default = "prod"
+            }
+
+            module "net" {
+              source = "../../modules/net"
+            }
+
+            resource "sim_thing" "motd" {
+              name = file("config/motd.txt")
+            }
+
+            resource "sim_thing" "policy" {
+              name = file("../../shared/${var.env}.txt")
+            }
+            """;
+        var repo = _app.CreateRepository();
+        repo.Write("envs/other/main.tf", Scenarios.Project("other")).Write("modules/net/main.tf", "resource \"sim_thing\" \"net\" {\n  name = \"net\"\n}\n")
+            .Write("envs/app/config/motd.txt", "hello").Write("shared/prod.txt", "policy-from-shared").Write("shared/dev.txt", "dev");
+        var @base = repo.Commit("base");
+        repo.Checkout("feature", create: true);
+        var head = repo.Write("envs/app/main.tf", app).Commit("the app project");
+        repo.SetPullRef(9, head);
+
+        await _app.SendWebhookAsync("pull_request", EnsembleTestApp.PullRequestPayload("opened", repo, 9, @base, head));
+        await _app.GitHub.WaitUntilAsync(g => Scenarios.AllCompleted(g, head, 1), Patience, "the app plan");
+
+        var failed = _app.GitHub.Latest("ensemble: envs/app", head)!;
+        Assert.Equal("failure", failed.Conclusion);
+        Assert.Contains("no file exists at \"../../shared/prod.txt\"", failed.Summary, StringComparison.Ordinal);
+        Assert.Contains("`extra_paths` in `.ensemble.yml`", failed.Summary, StringComparison.Ordinal);
+
+        var fixedHead = repo.Write(".ensemble.yml", "version: 1\nprojects:\n  - path: envs/app\n    extra_paths: [\"shared/*.txt\"]\n").Commit("extra_paths");
+        repo.SetPullRef(9, fixedHead);
+        await _app.SendWebhookAsync("pull_request", EnsembleTestApp.PullRequestPayload("synchronize", repo, 9, @base, fixedHead));
+        await _app.GitHub.WaitUntilAsync(g => Scenarios.AllCompleted(g, fixedHead, 1), Patience, "the app plan with extra_paths");
+
+        var planned = _app.GitHub.Latest("ensemble: envs/app", fixedHead)!;
+        Assert.Equal("action_required", planned.Conclusion);
+        Assert.Contains("policy-from-shared", planned.Summary + planned.Text, StringComparison.Ordinal);
+        Assert.Contains("hello", planned.Summary + planned.Text, StringComparison.Ordinal); // read inside the project
+        Assert.Contains("module.net.sim_thing.net", planned.Summary + planned.Text, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task PullRequest_NoTerraformChange_AggregateSucceedsWithNothingToPlan()
     {

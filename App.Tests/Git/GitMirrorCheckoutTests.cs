@@ -41,6 +41,43 @@ public sealed class GitMirrorCheckoutTests : IDisposable
     }
 
     [Fact]
+    [UnsupportedOSPlatform("windows")]
+    public async Task CheckoutAsync_OnlyPaths_WritesThoseFilesAndDirectoriesAndSkipsMissingOnes()
+    {
+        var remote = _sandbox.CreateRemote();
+        remote.Write("envs/prod/main.tf", "prod\n").Write("envs/prod/config/app.yaml", "a: 1\n").Write("envs/dev/main.tf", "dev\n")
+            .Write("envs/prod-old/main.tf", "old\n").Write("modules/vpc/main.tf", "vpc\n").Write("modules/vpc/scripts/x.sh", "#!/bin/sh\n")
+            .Write("policies/net.json", "{}").Write("policies/other.json", "{}").Write("[weird]*name.json", "w").Write("README.md", "r");
+        File.SetUnixFileMode(Path.Combine(remote.Path, "modules/vpc/scripts/x.sh"), (UnixFileMode)0b111_101_101);
+        var sha = remote.Commit("monorepo");
+        var mirror = _sandbox.CreateMirror();
+        await mirror.FetchAsync(Repos.Infra, null, ["refs/heads/main"], [sha], CancellationToken.None);
+        var destination = _sandbox.NewDirectoryPath("ws/sparse");
+
+        // "[weird]*name.json" is a literal path, never a pattern; "policies/missing.json" is read but not committed.
+        await mirror.CheckoutAsync(Repos.Infra, sha, destination,
+            ["envs/prod", "modules/vpc", "modules/gone", "policies/net.json", "policies/missing.json", "[weird]*name.json"], CancellationToken.None);
+
+        var files = Directory.EnumerateFiles(destination, "*", SearchOption.AllDirectories)
+            .Select(f => Path.GetRelativePath(destination, f)).Order(StringComparer.Ordinal);
+        Assert.Equal(["[weird]*name.json", "envs/prod/config/app.yaml", "envs/prod/main.tf", "modules/vpc/main.tf", "modules/vpc/scripts/x.sh", "policies/net.json"], files);
+        Assert.True(File.GetUnixFileMode(Path.Combine(destination, "modules/vpc/scripts/x.sh")).HasFlag(UnixFileMode.UserExecute));
+        Assert.Empty(Directory.GetFiles(Path.Combine(_sandbox.WorkDirectory, "tmp")));
+    }
+
+    [Fact]
+    public async Task ListFilesAsync_Directory_ListsFilesBelowIt()
+    {
+        var remote = _sandbox.CreateRemote();
+        var sha = remote.Write("shared/a.json", "{}").Write("shared/deep/b.yaml", "b").Write("shared-old/c.json", "{}").Write("x.tf", "x").Commit("c");
+        var mirror = _sandbox.CreateMirror();
+        await mirror.FetchAsync(Repos.Infra, null, ["refs/heads/main"], [sha], CancellationToken.None);
+
+        Assert.Equal(["shared/a.json", "shared/deep/b.yaml"], await mirror.ListFilesAsync(Repos.Infra, sha, "shared", CancellationToken.None));
+        Assert.Equal(4, (await mirror.ListFilesAsync(Repos.Infra, sha, ".", CancellationToken.None)).Count);
+    }
+
+    [Fact]
     public async Task CheckoutAsync_ConcurrentCheckoutsOfOneMirror_EachGetsItsCommit()
     {
         var remote = _sandbox.CreateRemote();

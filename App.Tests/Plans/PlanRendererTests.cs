@@ -258,6 +258,23 @@ public class PlanRendererTests
         AssertWithinLimitsAndBalanced(output);
     }
 
+    [Theory]
+    [InlineData("Invalid value for \"path\" parameter: no file exists at \"../../shared/prod.json\"; this function works only with files that are distributed as part of the configuration source code")]
+    [InlineData("Unreadable module directory")]
+    public void RenderFailure_MissingFile_SaysWhatIsCheckedOutAndHowToAddMore(string message)
+    {
+        var log = $"╷\n│ Error: {message}\n│ \n│   on main.tf line 3:\n╵\n";
+
+        var output = PlanRenderer.RenderFailure("envs/prod", "plan", log, "/ensemble replan envs/prod");
+        var root = PlanRenderer.RenderFailure(".", "plan", log, "/ensemble replan .");
+        var other = PlanRenderer.RenderFailure("envs/prod", "plan", "╷\n│ Error: Unsupported argument\n╵\n", "/ensemble replan envs/prod");
+
+        Assert.Contains("`extra_paths` in `.ensemble.yml`", output.Summary, StringComparison.Ordinal);
+        Assert.DoesNotContain("extra_paths", root.Summary, StringComparison.Ordinal); // the root project has the whole tree
+        Assert.DoesNotContain("extra_paths", other.Summary, StringComparison.Ordinal);
+        AssertWithinLimitsAndBalanced(output);
+    }
+
     [Fact]
     public void RenderFailure_HugeLogWithoutBox_KeepsTailWithinLimit()
     {

@@ -119,6 +119,7 @@ public static class StateAndJobs
         services.AddSingleton(_ => string.IsNullOrWhiteSpace(connectionString)
             ? RepositoryRunSlots.InProcess()
             : RepositoryRunSlots.ForPostgres(connectionString));
+        services.AddSingleton<ProjectInputs>();
         services.AddSingleton<PlanExecution>();
         services.AddSingleton<ITerraformRunner>(sp => TerraformRunnerFactory.Create(
             sp.GetRequiredService<IOptions<TerraformOptions>>().Value,

@@ -7,6 +7,9 @@ public sealed record BenchOptions
     public const string Usage = """
         pr-throughput [--only throughput|pickup] [--projects 200] [--runs 3] [--runner sandbox|process] [--workers N]
                       [--pickup-jobs 200] [--pickup-default-jobs 40] [--pickup-interval-ms 200] [--trace perf.data]
+                      [--terraform PATH]
+        --terraform is the stand-in the App runs as Terraform:Binary (default: the tests' JIT-compiled terraform-sim);
+        run.sh passes the NativeAOT publish of it — the zero-cost stand-in — when a C toolchain can build one.
         Needs ENSEMBLE_BENCH_POSTGRES (superuser connection string; databases pr_* are dropped and created) and
         ENSEMBLE_BENCH_S3_URL (an S3 server taking keys S3RVER/S3RVER); bench/pr-throughput/run.sh starts both.
         """;
@@ -22,6 +25,9 @@ public sealed record BenchOptions
     public int PickupDefaultJobs { get; init; } = 40;
     public int PickupIntervalMs { get; init; } = 200;
     public string? Command { get; init; }
+
+    /// <summary>The stand-in terraform executable; <c>null</c> for the tests' build of terraform-sim.</summary>
+    public string? Terraform { get; init; }
 
     /// <summary>With <c>--trace FILE</c>, perf samples the App's CPU during the first measured run.</summary>
     public string? TracePath { get; init; }
@@ -51,6 +57,7 @@ public sealed record BenchOptions
                 "--pickup-interval-ms" => options with { PickupIntervalMs = Number() },
                 "--command" => options with { Command = Value() },
                 "--trace" => options with { TracePath = Path.GetFullPath(Value()) },
+                "--terraform" => options with { Terraform = Path.GetFullPath(Value()) },
                 _ => throw new ArgumentException($"unknown argument {args[i]}.\n{Usage}"),
             };
         }

@@ -35,7 +35,7 @@ public static class Throughput
         public string LoadAverage { get; init; } = "";
     }
 
-    public sealed record Result(string Runner, int Workers, int Projects, IReadOnlyList<RunResult> Runs, RunResult Warmup, string LoadBefore, string LoadAfter);
+    public sealed record Result(string Runner, string StandIn, int Workers, int Projects, IReadOnlyList<RunResult> Runs, RunResult Warmup, string LoadBefore, string LoadAfter);
 
     public static async Task<Result> RunAsync(BenchOptions options)
     {
@@ -77,7 +77,7 @@ public static class Throughput
             ["Artifacts__S3__Region"] = "us-east-1",
             ["Artifacts__S3__AccessKey"] = "S3RVER",
             ["Artifacts__S3__SecretKey"] = "S3RVER",
-            ["Terraform__Binary"] = SimBinary.Path,
+            ["Terraform__Binary"] = options.Terraform ?? SimBinary.Path,
             ["Terraform__Runner"] = options.Runner,
             ["Ensemble__WorkDirectory"] = Path.Combine(root.FullName, "work"),
             ["Ensemble__PublicUrl"] = $"http://127.0.0.1:{port}/",
@@ -155,7 +155,7 @@ public static class Throughput
             // Leftovers in the temp directory are harmless.
         }
 
-        return new Result(options.Runner, ensembleWorkers, options.Projects, runs, warmup, loadBefore, loadAfter);
+        return new Result(options.Runner, options.Terraform ?? SimBinary.Path, ensembleWorkers, options.Projects, runs, warmup, loadBefore, loadAfter);
     }
 
     private static string Name(int i) => $"p{i:000}";

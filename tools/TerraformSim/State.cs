@@ -104,7 +104,7 @@ public sealed record SimState(string Lineage, long Serial, IReadOnlyDictionary<s
                 ["attributes"] = r.Attributes.DeepClone(),
                 ["sensitive_attributes"] = sensitive,
             });
-            resources.Add(entry);
+            resources.Add((JsonNode)entry);
         }
 
         return new JsonObject

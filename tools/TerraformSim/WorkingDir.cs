@@ -25,7 +25,7 @@ public static class WorkingDir
         var modules = new JsonArray(new JsonObject { ["Key"] = "", ["Source"] = "", ["Dir"] = "." });
         foreach (var (key, source) in ModuleKeys(config.Root))
         {
-            modules.Add(new JsonObject { ["Key"] = key, ["Source"] = source });
+            modules.Add((JsonNode)new JsonObject { ["Key"] = key, ["Source"] = source });
         }
 
         File.WriteAllText(Path.Combine(data, "modules", "modules.json"), new JsonObject { ["Modules"] = modules }.ToJsonString() + "\n");

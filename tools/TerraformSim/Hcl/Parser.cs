@@ -222,8 +222,9 @@ public sealed class Parser
 
         if (Current.Is("("))
         {
-            // Function call: parse the arguments so nesting errors surface, then report it unsupported.
+            // Function call: parse the arguments so nesting errors surface, then report it unsupported (file() aside).
             _pos++;
+            var arguments = new List<Expr>();
             while (true)
             {
                 SkipNewlines();
@@ -233,7 +234,7 @@ public sealed class Parser
                     break;
                 }
 
-                ParseExpression();
+                arguments.Add(ParseExpression());
                 SkipNewlines();
                 if (Current.Is(",") || Current.Is("..."))
                 {
@@ -245,7 +246,9 @@ public sealed class Parser
                 }
             }
 
-            return new UnsupportedExpr($"{first.Text}(...)", first.Line);
+            return first.Text == "file" && arguments.Count == 1
+                ? new FileExpr(arguments[0], first.Line)
+                : new UnsupportedExpr($"{first.Text}(...)", first.Line);
         }
 
         var parts = new List<string> { first.Text };

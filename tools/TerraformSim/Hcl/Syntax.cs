@@ -17,6 +17,9 @@ public sealed record VarRefExpr(string Name, int Line) : Expr(Line);
 
 public sealed record UnsupportedExpr(string Text, int Line) : Expr(Line);
 
+/// <summary><c>file(PATH)</c>: the file's text, PATH relative to the working directory (the root module), as in terraform.</summary>
+public sealed record FileExpr(Expr Path, int Line) : Expr(Line);
+
 public sealed record HclAttribute(string Name, Expr Value, int Line);
 
 public sealed record HclBlock(string Type, IReadOnlyList<string> Labels, HclBody Body, int Line)

@@ -36,6 +36,17 @@ public static partial class Template
                 return Lookup(reference.Name, reference.Line, variables, file, context);
             case TemplateExpr template:
                 return Interpolate(template, variables, file, context);
+            case FileExpr read:
+                var path = Evaluate(read.Path, variables, file, context) is JsonValue p && p.TryGetValue<string>(out var text) ? text : "";
+                if (!File.Exists(path))
+                {
+                    throw new DiagnosticException(new Diagnostic(
+                        "Invalid function argument",
+                        $"Invalid value for \"path\" parameter: no file exists at \"{path}\"; this function works only with files that are distributed as part of the configuration source code, so if this file will be created by a resource in this configuration you must instead obtain this result from an attribute of that resource.",
+                        file.Range(read.Line, context)));
+                }
+
+                return JsonValue.Create(File.ReadAllText(path));
             case UnsupportedExpr unsupported:
                 throw new DiagnosticException(new Diagnostic(
                     "Unsupported expression",
