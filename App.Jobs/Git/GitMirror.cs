@@ -81,25 +81,6 @@ public sealed class GitMirror
     /// <param name="token">An installation token, or null for public repositories and <c>file://</c> remotes.</param>
     /// <param name="refs">Fully qualified refs such as <c>refs/pull/12/head</c> or <c>refs/heads/main</c>.</param>
     /// <exception cref="GitException">git failed, or a required SHA is not in the remote repository.</exception>
-    /// <summary>
-    /// Like <see cref="FetchAsync"/>, but no fetch at all when the mirror already has every commit: plan jobs run
-    /// seconds after discovery fetched the same commit, and a fetch per plan would queue every worker on the mirror lock.
-    /// </summary>
-    public async Task FetchIfMissingAsync(RepoRef repo, string? token, IReadOnlyList<string> refs, IReadOnlyList<string> requiredShas, CancellationToken ct)
-    {
-        var mirror = MirrorPath(repo);
-        if (requiredShas.Count > 0 && File.Exists(Path.Combine(mirror, "HEAD")))
-        {
-            var wanted = requiredShas.Select(s => GitNames.ObjectId(s, nameof(requiredShas))).Distinct(StringComparer.Ordinal).ToList();
-            if ((await MissingObjectsAsync(mirror, wanted, ct).ConfigureAwait(false)).Count == 0)
-            {
-                return;
-            }
-        }
-
-        await FetchAsync(repo, token, refs, requiredShas, ct).ConfigureAwait(false);
-    }
-
     public async Task FetchAsync(RepoRef repo, string? token, IReadOnlyList<string> refs, IReadOnlyList<string> requiredShas, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(refs);

@@ -136,9 +136,24 @@ public sealed class PlanExecution(
 
         var token = await tokens.GetTokenAsync(request.Repo.InstallationId, ct);
         var runMasker = masker.With([token]);
-        await mirror.FetchIfMissingAsync(request.Repo, token, request.FetchRefs, [request.PlanSha], ct);
-        var scope = await inputs.CheckoutPathsAsync(request.Repo, request.Number, request.BaseSha, request.PlanSha, request.ProjectPath, ct);
-        await mirror.CheckoutAsync(request.Repo, request.PlanSha, source, scope, ct);
+        async Task CheckoutAsync()
+        {
+            var scope = await inputs.CheckoutPathsAsync(request.Repo, request.Number, request.BaseSha, request.PlanSha, request.ProjectPath, ct);
+            await mirror.CheckoutAsync(request.Repo, request.PlanSha, source, scope, ct);
+        }
+
+        try
+        {
+            // Discovery fetched this commit seconds ago, almost always into this very mirror: check it out at once and
+            // fetch only when git cannot find it (a fetch, or even a presence check, per plan would cost every plan a
+            // git process and queue the workers on the mirror lock).
+            await CheckoutAsync();
+        }
+        catch (GitException) when (!ct.IsCancellationRequested)
+        {
+            await mirror.FetchAsync(request.Repo, token, request.FetchRefs, [request.PlanSha], ct);
+            await CheckoutAsync();
+        }
         var projectDir = request.ProjectPath == "." ? source : Path.Combine(source, request.ProjectPath);
         if (!Directory.Exists(projectDir))
         {

@@ -73,13 +73,17 @@ public sealed class RepositoryRunSlots : IAsyncDisposable
                 {
                     return new Held(async () =>
                     {
-                        await using (var unlock = new NpgsqlCommand("SELECT pg_advisory_unlock(@key);", connection))
+                        try
                         {
+                            await using var unlock = new NpgsqlCommand("SELECT pg_advisory_unlock(@key);", connection);
                             unlock.Parameters.AddWithValue("key", key);
                             await unlock.ExecuteNonQueryAsync();
                         }
-
-                        await connection.DisposeAsync();
+                        finally
+                        {
+                            // Back to the pool even if the unlock failed: Npgsql's reset on return (DISCARD ALL) drops the lock then.
+                            await connection.DisposeAsync();
+                        }
                     });
                 }
             }

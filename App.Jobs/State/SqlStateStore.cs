@@ -604,17 +604,30 @@ public sealed class SqlStateStore : IStateStore, IAsyncDisposable
 
         // A session advisory lock dies with its connection, so a killed worker never leaves a head locked.
         var connection = await _postgres.OpenConnectionAsync(cancellationToken);
-        await using (var command = Command(connection, "SELECT pg_advisory_lock(@k1, @k2);", ("@k1", space), ("@k2", key)))
+        try
         {
+            await using var command = Command(connection, "SELECT pg_advisory_lock(@k1, @k2);", ("@k1", space), ("@k2", key));
             await command.ExecuteNonQueryAsync(cancellationToken);
         }
+        catch
+        {
+            // Cancelled while waiting (or the server went away): the connection goes back to the pool, never leaks.
+            await connection.DisposeAsync();
+            throw;
+        }
+
         return new Releaser(async () =>
         {
-            await using (var unlock = Command(connection, "SELECT pg_advisory_unlock(@k1, @k2);", ("@k1", space), ("@k2", key)))
+            try
             {
+                await using var unlock = Command(connection, "SELECT pg_advisory_unlock(@k1, @k2);", ("@k1", space), ("@k2", key));
                 await unlock.ExecuteNonQueryAsync();
             }
-            await connection.DisposeAsync();
+            finally
+            {
+                // Back to the pool even if the unlock failed: Npgsql's reset on return (DISCARD ALL) drops the lock then.
+                await connection.DisposeAsync();
+            }
         });
     }
 

@@ -29,7 +29,7 @@ public sealed record BenchOptions
     /// <summary>The stand-in terraform executable; <c>null</c> for the tests' build of terraform-sim.</summary>
     public string? Terraform { get; init; }
 
-    /// <summary>With <c>--trace FILE</c>, perf samples the App's CPU during the first measured run.</summary>
+    /// <summary>With <c>--trace FILE</c>, perf samples the App's CPU during the last measured run (after the JIT has settled when --runs is 2 or more).</summary>
     public string? TracePath { get; init; }
 
     public static BenchOptions Parse(string[] args)

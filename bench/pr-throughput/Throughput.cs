@@ -90,6 +90,8 @@ public static class Throughput
         if (options.TracePath is not null)
         {
             environment["DOTNET_PerfMapEnabled"] = "1";
+            // With W^X on, JIT-compiled code runs from a double mapping perf cannot match to the perf map.
+            environment["DOTNET_EnableWriteXorExecute"] = "0";
         }
 
         if (options.Workers is { } workers)
@@ -126,7 +128,7 @@ public static class Throughput
             {
                 var number = 100 + run;
                 var head = Branch(repo, $"run-{run}", options.Projects, run, number);
-                using var trace = run == 1 && options.TracePath is { } tracePath ? StartTrace(app.Pid, tracePath) : null;
+                using var trace = run == options.Runs && options.TracePath is { } tracePath ? StartTrace(app.Pid, tracePath) : null;
                 var result = await MeasureAsync(app, http, data, postmaster, github, repo, @base, head, number, options.Projects, run);
                 Log.Line($"run {run}: {Summary(result)}");
                 if (trace is not null)
