@@ -76,9 +76,12 @@ internal static class GitOutput
     /// <summary>
     /// Streams <c>git ls-tree -r -z</c> output: records are parsed in place from a reused buffer as they arrive
     /// (no copy of the whole output, no per-record split or decode of mode and type); only the path and the
-    /// object id become strings, and equal ids share one string. Blobs only (no submodules).
+    /// object id become strings, and equal ids share one string. Blobs only (no submodules). With
+    /// <paramref name="keepPath"/>, only the records whose raw (UTF-8) path it accepts are decoded and returned: the
+    /// others cost no allocation at all.
     /// </summary>
-    public static async Task<List<TreeFile>> ReadLsTreeAsync(Stream output, CancellationToken ct, Action<TreeFile>? onFile = null)
+    public static async Task<List<TreeFile>> ReadLsTreeAsync(
+        Stream output, CancellationToken ct, Action<TreeFile>? onFile = null, Func<ReadOnlySpan<byte>, bool>? keepPath = null)
     {
         var files = new List<TreeFile>(4096);
         var ids = new Dictionary<string, string>(StringComparer.Ordinal).GetAlternateLookup<ReadOnlySpan<char>>();
@@ -100,7 +103,7 @@ internal static class GitOutput
                 var read = await output.ReadAsync(buffer.AsMemory(filled), ct).ConfigureAwait(false);
                 filled += read;
                 var before = files.Count;
-                var consumed = ParseLsTreeRecords(buffer.AsSpan(0, filled), final: read == 0, files, ids);
+                var consumed = ParseLsTreeRecords(buffer.AsSpan(0, filled), final: read == 0, files, ids, keepPath);
                 if (onFile is not null)
                 {
                     for (var i = before; i < files.Count; i++)
@@ -124,7 +127,8 @@ internal static class GitOutput
 
     /// <summary>Parses the complete records of <paramref name="data"/> (all of it when final); returns the bytes consumed.</summary>
     private static int ParseLsTreeRecords(
-        ReadOnlySpan<byte> data, bool final, List<TreeFile> files, Dictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> ids)
+        ReadOnlySpan<byte> data, bool final, List<TreeFile> files, Dictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> ids,
+        Func<ReadOnlySpan<byte>, bool>? keepPath)
     {
         var consumed = 0;
         Span<char> idChars = stackalloc char[64];
@@ -155,7 +159,7 @@ internal static class GitOutput
                 throw new GitException($"Unexpected git ls-tree output: '{Encoding.UTF8.GetString(record)}'.");
             }
 
-            if (!meta[(space1 + 1)..space2].SequenceEqual("blob"u8))
+            if (!meta[(space1 + 1)..space2].SequenceEqual("blob"u8) || (keepPath is not null && !keepPath(record[(tab + 1)..])))
             {
                 continue;
             }
@@ -246,6 +250,17 @@ internal static class GitOutput
     /// <summary>As <see cref="ReadBatch(Stream, int, IDictionary{string, byte[]}, ICollection{string})"/>, or until the output ends when count is null.</summary>
     public static void ReadBatch(Stream output, int? count, IDictionary<string, byte[]> contents, ICollection<string> missing)
     {
+        ArgumentNullException.ThrowIfNull(contents);
+        ReadBatch(output, count, (id, content) => contents[id] = content, missing);
+    }
+
+    /// <summary>
+    /// As <see cref="ReadBatch(Stream, int?, IDictionary{string, byte[]}, ICollection{string})"/>, handing each object to
+    /// <paramref name="onContent"/> as soon as it is read (on the calling thread), so it can be used while git still writes.
+    /// </summary>
+    public static void ReadBatch(Stream output, int? count, Action<string, byte[]> onContent, ICollection<string> missing)
+    {
+        ArgumentNullException.ThrowIfNull(onContent);
         // Headers are parsed in place from a reused buffer: no per-byte reads, no header string or split.
         var reader = new ChunkReader(output);
         for (var i = 0; count is null || i < count; i++)
@@ -282,7 +297,7 @@ internal static class GitOutput
                 throw new GitException($"git cat-file --batch output for {id} is not terminated by a newline.");
             }
 
-            contents[id] = content;
+            onContent(id, content);
         }
     }
 

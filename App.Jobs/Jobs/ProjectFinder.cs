@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Text;
+using System.Threading.Channels;
 using Ensemble.Jobs.Core;
 using Ensemble.Jobs.Discovery;
 using Ensemble.Jobs.Git;
@@ -31,6 +32,8 @@ public sealed class ProjectFinder(GitMirror mirror, bool diskCache = true)
     private readonly ConcurrentDictionary<(string Repo, string Sha), RepoSnapshot> _snapshots = new();
     private readonly ConcurrentDictionary<(string Repo, string Sha), CommitFiles> _trees = new();
     private readonly ConcurrentDictionary<string, Lazy<DiscoveryDiskCache?>> _disks = new(StringComparer.Ordinal);
+    private readonly Lock _persisting = new();
+    private Task _persisted = Task.CompletedTask;
 
     /// <summary>
     /// A commit's files: its configuration files sorted by path (ordinal) with their blob ids, and the facts found
@@ -64,22 +67,20 @@ public sealed class ProjectFinder(GitMirror mirror, bool diskCache = true)
         }
 
         /// <summary>From configuration files in any order: sorted here unless they already are (git lists them so).</summary>
-        public static CommitFiles Of(List<KeyValuePair<string, string>> files, Func<Dictionary<string, string>> all)
+        public static CommitFiles Of(IReadOnlyList<TreeFile> files, Func<Dictionary<string, string>> all)
         {
+            var paths = new string[files.Count];
+            var ids = new string[files.Count];
             var sorted = true;
-            for (var i = 1; i < files.Count && sorted; i++)
+            for (var i = 0; i < files.Count; i++)
             {
-                sorted = string.CompareOrdinal(files[i - 1].Key, files[i].Key) < 0;
+                (paths[i], ids[i]) = (files[i].Path, files[i].BlobId);
+                sorted = sorted && (i == 0 || string.CompareOrdinal(paths[i - 1], paths[i]) < 0);
             }
             if (!sorted)
             {
-                files.Sort(static (a, b) => string.CompareOrdinal(a.Key, b.Key));
-            }
-            var paths = new string[files.Count];
-            var ids = new string[files.Count];
-            for (var i = 0; i < files.Count; i++)
-            {
-                (paths[i], ids[i]) = (files[i].Key, files[i].Value);
+                // UTF-8 byte order (git's) and UTF-16 ordinal order differ for a few characters.
+                Array.Sort(paths, ids, StringComparer.Ordinal);
             }
             return new CommitFiles(paths, ids, new HclFacts?[files.Count], all);
         }
@@ -263,9 +264,7 @@ public sealed class ProjectFinder(GitMirror mirror, bool diskCache = true)
         {
             return null;
         }
-        // Synchronous by necessity (snapshot building is), rare, and never on a thread with a synchronisation context.
-        var tree = CommitFiles.Of([.. terraform], () => mirror.ListTreeAsync(repo, sha, CancellationToken.None).GetAwaiter().GetResult()
-            .ToDictionary(f => f.Path, f => f.BlobId, StringComparer.Ordinal));
+        var tree = CommitFiles.Of([.. terraform.Select(f => new TreeFile(f.Key, f.Value))], () => AllFiles(repo, sha));
         for (var i = 0; i < tree.Paths.Length; i++)
         {
             // Now rather than during the build: a head derived meanwhile then reuses them instead of looking up its own.
@@ -279,51 +278,136 @@ public sealed class ProjectFinder(GitMirror mirror, bool diskCache = true)
     {
         if (scanned.Count > 0)
         {
-            Disk(repo)?.SaveFacts(scanned);
+            Persist(repo, disk => disk.SaveFacts(scanned));
         }
     }
 
+    /// <summary>
+    /// Queues a disk cache write behind the earlier ones, off the caller's path: encoding and writing a large
+    /// repository's cache costs a noticeable share of a cold discovery. Each file is written whole under a temporary
+    /// name and renamed, so a reader (or a process killed meanwhile) finds it complete or not at all.
+    /// </summary>
+    private void Persist(RepoRef repo, Action<DiscoveryDiskCache> write)
+    {
+        if (Disk(repo) is not { } disk)
+        {
+            return;
+        }
+        lock (_persisting)
+        {
+            _persisted = _persisted.ContinueWith(_ => write(disk), CancellationToken.None, TaskContinuationOptions.DenyChildAttach, TaskScheduler.Default);
+        }
+    }
+
+    /// <summary>
+    /// Completes when every disk cache write queued so far has finished (they run in the background): for a graceful
+    /// shutdown that wants the next start warm, and for tests.
+    /// </summary>
+    public Task FlushAsync()
+    {
+        lock (_persisting)
+        {
+            return _persisted;
+        }
+    }
+
+    /// <summary>
+    /// Lists the commit's configuration files (only those become strings) while a concurrent <c>cat-file</c> reads
+    /// the blobs whose facts are not known yet and each blob is scanned as soon as it arrives: listing, reading and
+    /// scanning overlap. The full file list is listed again only if something asks for it.
+    /// </summary>
     private async Task<CommitFiles> ListTreeAsync(RepoRef repo, string sha, CancellationToken ct)
     {
-        var disk = Disk(repo);
         if (_facts.Count > MaxCachedFacts / 2)
         {
-            _facts.Clear(); // room for a whole commit's .tf files, read below
+            _facts.Clear(); // room for a whole commit's configuration files, read below
         }
 
-        // .tf blobs not seen before are read while the tree is still being listed.
-        var (files, blobs) = await mirror.ListTreeWithBlobsAsync(
-            repo, sha, f => IsTerraform(f.Path) && !_facts.ContainsKey(ConfigurationFiles.FactsKey(f.Path, f.BlobId)), ct);
+        // A path of each syntax a blob is read for: the same blob can be a .tf and a .tf.json file, with other facts.
+        var readFor = new ConcurrentDictionary<string, (string? Hcl, string? Json)>(StringComparer.Ordinal);
+        var contents = new ConcurrentDictionary<string, byte[]>(StringComparer.Ordinal);
+        var scanned = new ConcurrentDictionary<string, HclFacts>(StringComparer.Ordinal);
+        var arrived = Channel.CreateUnbounded<string>(new() { SingleReader = true, SingleWriter = true });
 
-        var all = new Dictionary<string, string>(files.Count, StringComparer.Ordinal);
-        var terraform = new List<KeyValuePair<string, string>>();
-        var toScan = new Dictionary<string, (string Path, string Id)>(StringComparer.Ordinal);
-        foreach (var file in files)
+        void ScanAs(string? path, string id, byte[] content)
         {
-            all[file.Path] = file.BlobId;
-            if (IsTerraform(file.Path))
+            var key = path is null ? null : ConfigurationFiles.FactsKey(path, id);
+            if (key is not null && !scanned.ContainsKey(key))
             {
-                terraform.Add(new(file.Path, file.BlobId));
-                if (blobs.ContainsKey(file.BlobId))
-                {
-                    toScan.TryAdd(ConfigurationFiles.FactsKey(file.Path, file.BlobId), (file.Path, file.BlobId));
-                }
+                _facts[key] = scanned[key] = ConfigurationFiles.Scan(path!, Encoding.UTF8.GetString(content));
             }
         }
-        var scanned = new ConcurrentDictionary<string, HclFacts>(StringComparer.Ordinal);
-        Parallel.ForEach(toScan, entry =>
-            _facts[entry.Key] = scanned[entry.Key] = ConfigurationFiles.Scan(entry.Value.Path, Encoding.UTF8.GetString(blobs[entry.Value.Id])));
-        var tree = CommitFiles.Of(terraform, () => all);
+
+        var scanning = Task.Run(async () =>
+        {
+            await foreach (var id in arrived.Reader.ReadAllAsync(ct).ConfigureAwait(false))
+            {
+                var (hcl, json) = readFor[id];
+                ScanAs(hcl, id, contents[id]);
+                ScanAs(json, id, contents[id]);
+            }
+        }, ct);
+
+        IReadOnlyList<TreeFile> files;
+        try
+        {
+            files = await mirror.ListTreeWithBlobsAsync(
+                repo, sha, IsConfigurationUtf8,
+                file =>
+                {
+                    if (_facts.ContainsKey(ConfigurationFiles.FactsKey(file.Path, file.BlobId)))
+                    {
+                        return false;
+                    }
+                    // Recorded before the id goes to cat-file, so the scanner finds it.
+                    var json = ConfigurationFiles.IsJson(file.Path);
+                    readFor.AddOrUpdate(file.BlobId, _ => json ? (null, file.Path) : (file.Path, null),
+                        (_, known) => json ? (known.Hcl, known.Json ?? file.Path) : (known.Hcl ?? file.Path, known.Json));
+                    return true;
+                },
+                (id, content) =>
+                {
+                    contents[id] = content;
+                    arrived.Writer.TryWrite(id);
+                },
+                ct);
+        }
+        finally
+        {
+            arrived.Writer.Complete();
+        }
+        await scanning;
+
+        var tree = CommitFiles.Of(files, () => AllFiles(repo, sha));
         for (var i = 0; i < tree.Paths.Length; i++)
         {
+            var key = ConfigurationFiles.FactsKey(tree.Paths[i], tree.Ids[i]);
+            if (!scanned.ContainsKey(key) && contents.TryGetValue(tree.Ids[i], out var content))
+            {
+                // The blob arrived before this path asked for its other syntax (rare).
+                ScanAs(tree.Paths[i], tree.Ids[i], content);
+            }
             // Facts just scanned are kept with the tree: a cache cleared meanwhile cannot lose them.
-            tree.Facts[i] = scanned.GetValueOrDefault(ConfigurationFiles.FactsKey(tree.Paths[i], tree.Ids[i]));
+            tree.Facts[i] = scanned.GetValueOrDefault(key);
         }
         SaveScanned(repo, scanned);
-        disk?.SaveFiles(sha, tree.Pairs());
+        Persist(repo, disk => disk.SaveFiles(sha, tree.Pairs()));
         Remember(_trees, (repo.FullName, sha), tree, MaxCachedTrees);
         return tree;
     }
+
+    /// <summary>
+    /// The same test as <see cref="ConfigurationFiles.IsConfiguration"/> on a raw UTF-8 path (the suffixes are ASCII),
+    /// so the listing decodes configuration paths only.
+    /// </summary>
+    internal static bool IsConfigurationUtf8(ReadOnlySpan<byte> path) =>
+        path.EndsWith(".tf"u8) || path.EndsWith(".tofu"u8) || path.EndsWith(".tf.json"u8) || path.EndsWith(".tofu.json"u8);
+
+    /// <summary>Every file of the commit (path → blob id), listed again: only for the rare snapshot that needs it.</summary>
+    private Dictionary<string, string> AllFiles(RepoRef repo, string sha) =>
+        // Synchronous by necessity (snapshot building is), rare, and never on a thread with a synchronisation context.
+        mirror.ListTreeAsync(repo, sha, CancellationToken.None).GetAwaiter().GetResult()
+            .ToDictionary(f => f.Path, f => f.BlobId, StringComparer.Ordinal);
 
     private async Task<RepoSnapshot> SnapshotOfTreeAsync(RepoRef repo, string sha, CommitFiles tree, CancellationToken ct)
     {

@@ -49,6 +49,7 @@ public sealed class ProjectFinderDiskCacheTests : IDisposable
     {
         var pair = await finder.SnapshotsAsync(Repo, _baseSha, _headSha, CancellationToken.None);
         var result = ProjectDiscovery.Affected(pair.Head, pair.Base, pair.Changes);
+        await finder.FlushAsync(); // the cache is written in the background
         return [
             .. pair.Base.Projects.Select(p => $"base {p.Path} {p.BackendType}"),
             .. pair.Head.Projects.Select(p => $"head {p.Path} {p.BackendType}"),
