@@ -113,6 +113,9 @@ public sealed class ProjectFinder(GitMirror mirror, bool diskCache = true)
         // One diff serves both the pull request's changed files and the head's blob ids; it runs while the
         // merge base is listed.
         var diffing = same ? Task.FromResult<IReadOnlyList<RawChange>>([]) : mirror.DiffRawAsync(repo, mergeBase, headSha, ct, findRenames: true);
+        // The head's new configuration blobs are read and scanned as soon as the diff is in, while the merge base
+        // is still being listed (or built), instead of by one more git process after it.
+        var prefetching = same || _snapshots.ContainsKey((repo.FullName, headSha)) ? Task.CompletedTask : ScanNewBlobsAsync(repo, diffing, ct);
         var baseTree = _trees.GetValueOrDefault((repo.FullName, mergeBase));
         Task<RepoSnapshot> baseBuilding;
         if (_snapshots.TryGetValue((repo.FullName, mergeBase), out var cachedBase) && baseTree is not null)
@@ -127,7 +130,9 @@ public sealed class ProjectFinder(GitMirror mirror, bool diskCache = true)
             }
             catch
             {
-                _ = diffing.ContinueWith(static t => t.Exception, TaskContinuationOptions.OnlyOnFaulted); // the listing's error is the one to report
+                // The listing's error is the one to report.
+                _ = diffing.ContinueWith(static t => t.Exception, TaskContinuationOptions.OnlyOnFaulted);
+                _ = prefetching.ContinueWith(static t => t.Exception, TaskContinuationOptions.OnlyOnFaulted);
                 throw;
             }
             var listed = baseTree;
@@ -145,6 +150,7 @@ public sealed class ProjectFinder(GitMirror mirror, bool diskCache = true)
         var changedFiles = changes.Select(c => c.ToChangedFile()).ToList();
         if (_snapshots.TryGetValue((repo.FullName, headSha), out var headSnapshot))
         {
+            _ = prefetching.ContinueWith(static t => t.Exception, TaskContinuationOptions.OnlyOnFaulted); // built meanwhile: not needed
             return new PullRequestSnapshots(headSnapshot, await baseBuilding, changedFiles);
         }
 
@@ -153,8 +159,37 @@ public sealed class ProjectFinder(GitMirror mirror, bool diskCache = true)
         var from = baseTree;
         var headTree = Derive(from, changes, () => Apply(from.All, changes));
         Remember(_trees, (repo.FullName, headSha), headTree, MaxCachedTrees);
+        await prefetching;
         headSnapshot = await SnapshotOfTreeAsync(repo, headSha, headTree, ct);
         return new PullRequestSnapshots(headSnapshot, await baseBuilding, changedFiles);
+    }
+
+    /// <summary>Reads and scans the configuration blobs a diff adds or changes whose facts are not known yet.</summary>
+    private async Task ScanNewBlobsAsync(RepoRef repo, Task<IReadOnlyList<RawChange>> diffing, CancellationToken ct)
+    {
+        var wanted = new Dictionary<string, (string Path, string Id)>(StringComparer.Ordinal);
+        foreach (var change in await diffing.ConfigureAwait(false))
+        {
+            if (change.IsFileAfter && IsTerraform(change.Path))
+            {
+                var key = ConfigurationFiles.FactsKey(change.Path, change.NewId);
+                if (!_facts.ContainsKey(key))
+                {
+                    wanted.TryAdd(key, (change.Path, change.NewId));
+                }
+            }
+        }
+        if (wanted.Count == 0)
+        {
+            return;
+        }
+        var blobs = await mirror.ReadBlobsAsync(repo, wanted.Values.Select(w => w.Id).ToHashSet(StringComparer.Ordinal), ct).ConfigureAwait(false);
+        var scanned = new Dictionary<string, HclFacts>(wanted.Count, StringComparer.Ordinal);
+        foreach (var (key, (path, id)) in wanted)
+        {
+            _facts[key] = scanned[key] = ConfigurationFiles.Scan(path, Encoding.UTF8.GetString(blobs[id]));
+        }
+        SaveScanned(repo, scanned);
     }
 
     /// <summary>
