@@ -71,6 +71,25 @@ internal sealed class DiscoveryDiskCache(string directory)
     public IReadOnlyList<KeyValuePair<string, string>>? LoadFiles(string commit) =>
         Read(Path.Combine(Directory, $"{FilesPrefix}{commit}.bin"), bytes => DiscoveryCacheCodec.DecodeFiles(bytes, commit, DiscoveryCacheCodec.CodeVersion));
 
+    /// <summary>The commits whose configuration files are cached, newest first.</summary>
+    public IReadOnlyList<string> Commits()
+    {
+        try
+        {
+            return System.IO.Directory.Exists(Directory)
+                ? [.. new DirectoryInfo(Directory).GetFiles($"{FilesPrefix}*.bin")
+                    .OrderByDescending(f => f.LastWriteTimeUtc)
+                    .Select(f => f.Name[FilesPrefix.Length..^".bin".Length])
+                    .Where(IsObjectId)] // anything else was not written here
+
+                : [];
+        }
+        catch (IOException)
+        {
+            return [];
+        }
+    }
+
     public void SaveFiles(string commit, IReadOnlyCollection<KeyValuePair<string, string>> files)
     {
         Write($"{FilesPrefix}{commit}.bin", DiscoveryCacheCodec.EncodeFiles(commit, files, DiscoveryCacheCodec.CodeVersion));
@@ -90,6 +109,8 @@ internal sealed class DiscoveryDiskCache(string directory)
             // Pruning is retried on the next save.
         }
     }
+
+    private static bool IsObjectId(string name) => name.Length is 40 or 64 && name.All(char.IsAsciiHexDigitLower);
 
     private List<string> Segments()
     {

@@ -32,6 +32,8 @@ public sealed class ProjectFinder(GitMirror mirror, bool diskCache = true)
     private readonly ConcurrentDictionary<(string Repo, string Sha), RepoSnapshot> _snapshots = new();
     private readonly ConcurrentDictionary<(string Repo, string Sha), CommitFiles> _trees = new();
     private readonly ConcurrentDictionary<string, Lazy<DiscoveryDiskCache?>> _disks = new(StringComparer.Ordinal);
+    // Per repository: the last commit whose files were listed, loaded or derived as a base, to derive the next from.
+    private readonly ConcurrentDictionary<string, string> _lastListed = new(StringComparer.Ordinal);
     private readonly Lock _persisting = new();
     private Task _persisted = Task.CompletedTask;
 
@@ -97,7 +99,7 @@ public sealed class ProjectFinder(GitMirror mirror, bool diskCache = true)
             return cached;
         }
 
-        return await SnapshotOfTreeAsync(repo, sha, _trees.GetValueOrDefault((repo.FullName, sha)) ?? FromDisk(repo, sha) ?? await ListTreeAsync(repo, sha, ct), ct);
+        return await SnapshotOfTreeAsync(repo, sha, _trees.GetValueOrDefault((repo.FullName, sha)) ?? await TreeOfAsync(repo, sha, ct), ct);
     }
 
     /// <summary>
@@ -126,7 +128,7 @@ public sealed class ProjectFinder(GitMirror mirror, bool diskCache = true)
         {
             try
             {
-                baseTree ??= FromDisk(repo, mergeBase) ?? await ListTreeAsync(repo, mergeBase, ct);
+                baseTree ??= await TreeOfAsync(repo, mergeBase, ct);
             }
             catch
             {
@@ -288,6 +290,51 @@ public sealed class ProjectFinder(GitMirror mirror, bool diskCache = true)
         }
         return disk;
     })).Value;
+
+    /// <summary>
+    /// A commit's files not in memory: as a previous process listed them, else derived from an older commit's (a new
+    /// default-branch commit as a pull request's merge base, the common "cold" case), else listed.
+    /// </summary>
+    private async Task<CommitFiles> TreeOfAsync(RepoRef repo, string sha, CancellationToken ct)
+    {
+        var tree = FromDisk(repo, sha) ?? await FromOlderCommitAsync(repo, sha, ct) ?? await ListTreeAsync(repo, sha, ct);
+        _lastListed[repo.FullName] = sha;
+        return tree;
+    }
+
+    /// <summary>
+    /// The commit's configuration files derived from those of the last commit this finder listed (or, in a fresh
+    /// process, the newest one on disk) plus one <c>git diff-tree</c> between the two: unchanged files keep their
+    /// facts, so only the blobs that differ are read. Null when there is no such commit or git no longer has it.
+    /// </summary>
+    private async Task<CommitFiles?> FromOlderCommitAsync(RepoRef repo, string sha, CancellationToken ct)
+    {
+        var olderSha = _lastListed.GetValueOrDefault(repo.FullName);
+        var older = olderSha is null ? null : _trees.GetValueOrDefault((repo.FullName, olderSha));
+        if (older is null)
+        {
+            olderSha = Disk(repo)?.Commits().FirstOrDefault(c => !string.Equals(c, sha, StringComparison.Ordinal));
+            older = olderSha is null ? null : FromDisk(repo, olderSha);
+        }
+        if (older is null || olderSha is null)
+        {
+            return null;
+        }
+
+        IReadOnlyList<RawChange> changes;
+        try
+        {
+            changes = await mirror.DiffRawAsync(repo, olderSha, sha, ct);
+        }
+        catch (GitException)
+        {
+            return null; // the older commit is no longer in the mirror (re-created, pruned): list instead
+        }
+        var tree = Derive(older, changes, () => Apply(older.All, changes));
+        Persist(repo, disk => disk.SaveFiles(sha, tree.Pairs()));
+        Remember(_trees, (repo.FullName, sha), tree, MaxCachedTrees);
+        return tree;
+    }
 
     /// <summary>
     /// A commit's configuration files as a previous process listed them. Its full file list is listed again only if

@@ -91,6 +91,41 @@ public sealed class ProjectFinderDiskCacheTests : IDisposable
         Assert.Equal(new Project("envs/a", "planted"), pair.Base.FindProject("envs/a"));
     }
 
+    [Fact]
+    public async Task SnapshotsAsync_CacheWrittenInTheBackground_IsCompleteOrAbsentWhileBeingWritten()
+    {
+        var uncached = await DiscoverAsync(new ProjectFinder(_mirror, diskCache: false));
+        var finder = new ProjectFinder(_mirror);
+        await finder.SnapshotsAsync(Repo, _baseSha, _headSha, CancellationToken.None);
+        var flushing = finder.FlushAsync();
+
+        // Whatever a reader finds under a final name while the writes go on decodes whole.
+        do
+        {
+            foreach (var file in Directory.Exists(CacheDirectory) ? Directory.GetFiles(CacheDirectory, "*.bin") : [])
+            {
+                byte[] bytes;
+                try
+                {
+                    bytes = File.ReadAllBytes(file);
+                }
+                catch (FileNotFoundException)
+                {
+                    continue; // merged away meanwhile
+                }
+                var name = Path.GetFileName(file);
+                Assert.True(name.StartsWith("files-", StringComparison.Ordinal)
+                    ? DiscoveryCacheCodec.DecodeFiles(bytes, name["files-".Length..^".bin".Length], DiscoveryCacheCodec.CodeVersion) is not null
+                    : DiscoveryCacheCodec.DecodeFacts(bytes, DiscoveryCacheCodec.CodeVersion) is not null, $"{name} is partial");
+            }
+        }
+        while (!flushing.IsCompleted);
+        await flushing;
+
+        Assert.Equal(uncached, await DiscoverAsync(new ProjectFinder(_mirror)));
+        Assert.Contains($"files-{_baseSha}.bin", Directory.GetFiles(CacheDirectory).Select(Path.GetFileName));
+    }
+
     public static TheoryData<string> Damages => ["truncate", "flip", "empty", "garbage"];
 
     [Theory]
