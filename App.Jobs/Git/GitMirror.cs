@@ -207,7 +207,8 @@ public sealed class GitMirror
         RepoRef repo, string sha, Func<TreeFile, bool> wantContent, CancellationToken ct)
     {
         var contents = new Dictionary<string, byte[]>(StringComparer.Ordinal);
-        var files = await ListTreeWithBlobsAsync(repo, sha, null, wantContent, (id, content) => contents[id] = content, ct).ConfigureAwait(false);
+        var files = await ListTreeWithBlobsAsync(
+            repo, sha, null, wantContent, (id, content) => contents[Encoding.ASCII.GetString(id)] = content.ToArray(), ct).ConfigureAwait(false);
         return (files, contents);
     }
 
@@ -215,12 +216,13 @@ public sealed class GitMirror
     /// As <see cref="ListTreeWithBlobsAsync(RepoRef, string, Func{TreeFile, bool}, CancellationToken)"/>, for callers
     /// that want less: only the files whose raw (UTF-8) path <paramref name="keepPath"/> accepts (all when null) are
     /// turned into strings and returned, and each wanted blob goes to <paramref name="onContent"/> as soon as
-    /// <c>cat-file</c> has written it (one call at a time, on a pool thread), while the tree is still being listed.
+    /// <c>cat-file</c> has written it (one call at a time, on a pool thread, in the order <paramref name="wantContent"/>
+    /// first selected the blob), while the tree is still being listed.
     /// </summary>
     /// <exception cref="GitException">git failed, or a listed blob is not in the mirror.</exception>
     public async Task<IReadOnlyList<TreeFile>> ListTreeWithBlobsAsync(
         RepoRef repo, string sha, Func<ReadOnlySpan<byte>, bool>? keepPath, Func<TreeFile, bool> wantContent,
-        Action<string, byte[]> onContent, CancellationToken ct)
+        GitBlobHandler onContent, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(wantContent);
         ArgumentNullException.ThrowIfNull(onContent);

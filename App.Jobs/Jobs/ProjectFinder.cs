@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Text;
-using System.Threading.Channels;
 using Ensemble.Jobs.Core;
 using Ensemble.Jobs.Discovery;
 using Ensemble.Jobs.Git;
@@ -395,8 +394,8 @@ public sealed class ProjectFinder(GitMirror mirror, bool diskCache = true)
 
     /// <summary>
     /// Lists the commit's configuration files (only those become strings) while a concurrent <c>cat-file</c> reads
-    /// the blobs whose facts are not known yet and each blob is scanned as soon as it arrives: listing, reading and
-    /// scanning overlap. The full file list is listed again only if something asks for it.
+    /// the blobs whose facts are not known yet, each scanned as soon as it arrives, straight from the read buffer:
+    /// listing, reading and scanning overlap. The full file list is listed again only if something asks for it.
     /// </summary>
     private async Task<CommitFiles> ListTreeAsync(RepoRef repo, string sha, CancellationToken ct)
     {
@@ -405,72 +404,45 @@ public sealed class ProjectFinder(GitMirror mirror, bool diskCache = true)
             _facts.Clear(); // room for a whole commit's configuration files, read below
         }
 
-        // A path of each syntax a blob is read for: the same blob can be a .tf and a .tf.json file, with other facts.
-        var readFor = new ConcurrentDictionary<string, (string? Hcl, string? Json)>(StringComparer.Ordinal);
-        var contents = new ConcurrentDictionary<string, byte[]>(StringComparer.Ordinal);
-        var scanned = new ConcurrentDictionary<string, HclFacts>(StringComparer.Ordinal);
-        var arrived = Channel.CreateUnbounded<string>(new() { SingleReader = true, SingleWriter = true });
+        // The files whose blobs cat-file is asked for, in order: it answers in that order, so each answer is scanned
+        // with the syntax its path says. Only the first file of each facts key is asked for; a blob that is also
+        // listed under the other syntax (rare) is looked up later by SnapshotOfTreeAsync.
+        var asked = new ConcurrentQueue<(string Id, string Path)>();
+        var askedKeys = new HashSet<string>(StringComparer.Ordinal);
+        var scanned = new Dictionary<string, HclFacts>(StringComparer.Ordinal); // written by the reading thread only
 
-        void ScanAs(string? path, string id, byte[] content)
-        {
-            var key = path is null ? null : ConfigurationFiles.FactsKey(path, id);
-            if (key is not null && !scanned.ContainsKey(key))
+        var files = await mirror.ListTreeWithBlobsAsync(
+            repo, sha, IsConfigurationUtf8,
+            file =>
             {
-                _facts[key] = scanned[key] = ConfigurationFiles.Scan(path!, Encoding.UTF8.GetString(content));
-            }
-        }
-
-        var scanning = Task.Run(async () =>
-        {
-            await foreach (var id in arrived.Reader.ReadAllAsync(ct).ConfigureAwait(false))
-            {
-                var (hcl, json) = readFor[id];
-                ScanAs(hcl, id, contents[id]);
-                ScanAs(json, id, contents[id]);
-            }
-        }, ct);
-
-        IReadOnlyList<TreeFile> files;
-        try
-        {
-            files = await mirror.ListTreeWithBlobsAsync(
-                repo, sha, IsConfigurationUtf8,
-                file =>
+                var key = ConfigurationFiles.FactsKey(file.Path, file.BlobId);
+                if (_facts.ContainsKey(key) || !askedKeys.Add(key))
                 {
-                    if (_facts.ContainsKey(ConfigurationFiles.FactsKey(file.Path, file.BlobId)))
+                    return false;
+                }
+                asked.Enqueue((file.BlobId, file.Path)); // before cat-file is asked, so before the answer
+                return true;
+            },
+            (id, content) =>
+            {
+                // Files cat-file was not asked for (their blob was asked for under another path) are skipped.
+                while (asked.TryDequeue(out var file))
+                {
+                    if (System.Text.Ascii.Equals(id, file.Id))
                     {
-                        return false;
+                        var key = ConfigurationFiles.FactsKey(file.Path, file.Id);
+                        _facts[key] = scanned[key] = ConfigurationFiles.Scan(file.Path, Encoding.UTF8.GetString(content));
+                        return;
                     }
-                    // Recorded before the id goes to cat-file, so the scanner finds it.
-                    var json = ConfigurationFiles.IsJson(file.Path);
-                    readFor.AddOrUpdate(file.BlobId, _ => json ? (null, file.Path) : (file.Path, null),
-                        (_, known) => json ? (known.Hcl, known.Json ?? file.Path) : (known.Hcl ?? file.Path, known.Json));
-                    return true;
-                },
-                (id, content) =>
-                {
-                    contents[id] = content;
-                    arrived.Writer.TryWrite(id);
-                },
-                ct);
-        }
-        finally
-        {
-            arrived.Writer.Complete();
-        }
-        await scanning;
+                }
+            },
+            ct);
 
         var tree = CommitFiles.Of(files, () => AllFiles(repo, sha));
         for (var i = 0; i < tree.Paths.Length; i++)
         {
-            var key = ConfigurationFiles.FactsKey(tree.Paths[i], tree.Ids[i]);
-            if (!scanned.ContainsKey(key) && contents.TryGetValue(tree.Ids[i], out var content))
-            {
-                // The blob arrived before this path asked for its other syntax (rare).
-                ScanAs(tree.Paths[i], tree.Ids[i], content);
-            }
             // Facts just scanned are kept with the tree: a cache cleared meanwhile cannot lose them.
-            tree.Facts[i] = scanned.GetValueOrDefault(key);
+            tree.Facts[i] = scanned.GetValueOrDefault(ConfigurationFiles.FactsKey(tree.Paths[i], tree.Ids[i]));
         }
         SaveScanned(repo, scanned);
         Persist(repo, disk => disk.SaveFiles(sha, tree.Pairs()));

@@ -49,8 +49,8 @@ public sealed class GitMirrorListWithBlobsTests : IDisposable
         var delivered = new List<(string Id, string Text)>();
 
         var files = await _mirror.ListTreeWithBlobsAsync(
-            Repos.Infra, head, path => path.EndsWith(".tf"u8), f => f.Path.StartsWith("d4/", StringComparison.Ordinal),
-            (id, content) => delivered.Add((id, Encoding.UTF8.GetString(content))), CancellationToken.None);
+            Repos.Infra, head, static path => path.EndsWith(".tf"u8), f => f.Path.StartsWith("d4/", StringComparison.Ordinal),
+            (id, content) => delivered.Add((Encoding.ASCII.GetString(id), Encoding.UTF8.GetString(content))), CancellationToken.None);
 
         var all = await _mirror.ListTreeAsync(Repos.Infra, head, CancellationToken.None);
         Assert.Equal(all.Where(f => f.Path.EndsWith(".tf", StringComparison.Ordinal)), files);
