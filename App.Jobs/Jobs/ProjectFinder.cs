@@ -35,6 +35,7 @@ public sealed class ProjectFinder(GitMirror mirror, bool diskCache = true)
     private readonly ConcurrentDictionary<string, string> _lastListed = new(StringComparer.Ordinal);
     private readonly Lock _persisting = new();
     private Task _persisted = Task.CompletedTask;
+    private readonly List<Action> _pendingWrites = [];
 
     /// <summary>
     /// A commit's files: its configuration files sorted by path (ordinal) with their blob ids, and the facts found
@@ -92,6 +93,18 @@ public sealed class ProjectFinder(GitMirror mirror, bool diskCache = true)
 
     public async Task<RepoSnapshot> SnapshotAsync(RepoRef repo, string sha, CancellationToken ct)
     {
+        try
+        {
+            return await SnapshotCoreAsync(repo, sha, ct);
+        }
+        finally
+        {
+            StartWrites();
+        }
+    }
+
+    private async Task<RepoSnapshot> SnapshotCoreAsync(RepoRef repo, string sha, CancellationToken ct)
+    {
         ArgumentNullException.ThrowIfNull(repo);
         if (_snapshots.TryGetValue((repo.FullName, sha), out var cached))
         {
@@ -106,6 +119,18 @@ public sealed class ProjectFinder(GitMirror mirror, bool diskCache = true)
     /// then cached); the head's is the base's with the changes of <c>git diff-tree mergeBase head</c> applied.
     /// </summary>
     public async Task<PullRequestSnapshots> SnapshotsAsync(RepoRef repo, string mergeBase, string headSha, CancellationToken ct)
+    {
+        try
+        {
+            return await SnapshotsCoreAsync(repo, mergeBase, headSha, ct);
+        }
+        finally
+        {
+            StartWrites();
+        }
+    }
+
+    private async Task<PullRequestSnapshots> SnapshotsCoreAsync(RepoRef repo, string mergeBase, string headSha, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(repo);
         ArgumentException.ThrowIfNullOrWhiteSpace(mergeBase);
@@ -364,9 +389,10 @@ public sealed class ProjectFinder(GitMirror mirror, bool diskCache = true)
     }
 
     /// <summary>
-    /// Queues a disk cache write behind the earlier ones, off the caller's path: encoding and writing a large
-    /// repository's cache costs a noticeable share of a cold discovery. Each file is written whole under a temporary
-    /// name and renamed, so a reader (or a process killed meanwhile) finds it complete or not at all.
+    /// Keeps a disk cache write for <see cref="StartWrites"/>: encoding and writing a large repository's cache
+    /// costs a noticeable share of a cold discovery (CPU and garbage collections), so it happens after the
+    /// snapshots are returned, in the background. Each file is written whole under a temporary name and renamed,
+    /// so a reader (or a process killed meanwhile) finds it complete or not at all.
     /// </summary>
     private void Persist(RepoRef repo, Action<DiscoveryDiskCache> write)
     {
@@ -376,16 +402,30 @@ public sealed class ProjectFinder(GitMirror mirror, bool diskCache = true)
         }
         lock (_persisting)
         {
-            _persisted = _persisted.ContinueWith(_ => write(disk), CancellationToken.None, TaskContinuationOptions.DenyChildAttach, TaskScheduler.Default);
+            _pendingWrites.Add(() => write(disk));
+        }
+    }
+
+    /// <summary>Queues the kept writes behind the earlier ones, on the thread pool, one at a time.</summary>
+    private void StartWrites()
+    {
+        lock (_persisting)
+        {
+            foreach (var write in _pendingWrites)
+            {
+                _persisted = _persisted.ContinueWith(_ => write(), CancellationToken.None, TaskContinuationOptions.DenyChildAttach, TaskScheduler.Default);
+            }
+            _pendingWrites.Clear();
         }
     }
 
     /// <summary>
-    /// Completes when every disk cache write queued so far has finished (they run in the background): for a graceful
-    /// shutdown that wants the next start warm, and for tests.
+    /// Completes when every disk cache write kept so far has finished (they run in the background after each
+    /// call): for a graceful shutdown that wants the next start warm, and for tests.
     /// </summary>
     public Task FlushAsync()
     {
+        StartWrites();
         lock (_persisting)
         {
             return _persisted;
