@@ -24,6 +24,7 @@ internal sealed class DiscoveryDiskCache(string directory)
 
     public IReadOnlyList<KeyValuePair<string, HclFacts>> LoadFacts()
     {
+        DeleteStaleTemporaries();
         var facts = new List<KeyValuePair<string, HclFacts>>();
         foreach (var file in Segments())
         {
@@ -107,6 +108,32 @@ internal sealed class DiscoveryDiskCache(string directory)
         catch (IOException)
         {
             // Pruning is retried on the next save.
+        }
+    }
+
+    /// <summary>
+    /// Temporary files of writes that never finished (the process was stopped while writing in the background):
+    /// deleted once clearly abandoned, never while another process may still be writing one.
+    /// </summary>
+    private void DeleteStaleTemporaries()
+    {
+        try
+        {
+            if (!System.IO.Directory.Exists(Directory))
+            {
+                return;
+            }
+            foreach (var file in new DirectoryInfo(Directory).GetFiles(".*.tmp"))
+            {
+                if (file.LastWriteTimeUtc < DateTime.UtcNow - TimeSpan.FromHours(1))
+                {
+                    Delete(file.FullName);
+                }
+            }
+        }
+        catch (IOException)
+        {
+            // Tried again on the next start.
         }
     }
 

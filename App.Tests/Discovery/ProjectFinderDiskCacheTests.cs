@@ -126,6 +126,22 @@ public sealed class ProjectFinderDiskCacheTests : IDisposable
         Assert.Contains($"files-{_baseSha}.bin", Directory.GetFiles(CacheDirectory).Select(Path.GetFileName));
     }
 
+    [Fact]
+    public async Task SnapshotsAsync_TemporaryFilesOfAbandonedWrites_AreDeletedOnceOldButNotWhileFresh()
+    {
+        Directory.CreateDirectory(CacheDirectory);
+        var abandoned = Path.Combine(CacheDirectory, ".facts-x.bin.0123.tmp");
+        var fresh = Path.Combine(CacheDirectory, ".facts-y.bin.4567.tmp");
+        File.WriteAllBytes(abandoned, [1, 2, 3]);
+        File.WriteAllBytes(fresh, [1, 2, 3]);
+        File.SetLastWriteTimeUtc(abandoned, DateTime.UtcNow.AddHours(-2));
+
+        await DiscoverAsync(new ProjectFinder(_mirror));
+
+        Assert.False(File.Exists(abandoned));
+        Assert.True(File.Exists(fresh)); // perhaps another process's write in progress
+    }
+
     public static TheoryData<string> Damages => ["truncate", "flip", "empty", "garbage"];
 
     [Theory]
