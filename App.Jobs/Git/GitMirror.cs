@@ -187,13 +187,32 @@ public sealed class GitMirror
     public async Task<(IReadOnlyList<TreeFile> Files, IReadOnlyDictionary<string, byte[]> Contents)> ListTreeWithBlobsAsync(
         RepoRef repo, string sha, Func<TreeFile, bool> wantContent, CancellationToken ct)
     {
+        var contents = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+        var files = await ListTreeWithBlobsAsync(
+            repo, sha, null, wantContent, (id, content) => contents[Encoding.ASCII.GetString(id)] = content.ToArray(), ct).ConfigureAwait(false);
+        return (files, contents);
+    }
+
+    /// <summary>
+    /// As <see cref="ListTreeWithBlobsAsync(RepoRef, string, Func{TreeFile, bool}, CancellationToken)"/>, for callers
+    /// that want less: only the files whose raw (UTF-8) path <paramref name="keepPath"/> accepts (all when null) are
+    /// turned into strings and returned, and each wanted blob goes to <paramref name="onContent"/> as soon as
+    /// <c>cat-file</c> has written it (one call at a time, on a pool thread, in the order <paramref name="wantContent"/>
+    /// first selected the blob), while the tree is still being listed.
+    /// </summary>
+    /// <exception cref="GitException">git failed, or a listed blob is not in the mirror.</exception>
+    public async Task<IReadOnlyList<TreeFile>> ListTreeWithBlobsAsync(
+        RepoRef repo, string sha, Func<ReadOnlySpan<byte>, bool>? keepPath, Func<TreeFile, bool> wantContent,
+        GitBlobHandler onContent, CancellationToken ct)
+    {
         ArgumentNullException.ThrowIfNull(wantContent);
+        ArgumentNullException.ThrowIfNull(onContent);
         var mirror = ExistingMirror(repo);
         var listCommand = new GitCommand(["ls-tree", "-r", "-z", "--full-tree", GitNames.Revision(sha, nameof(sha))]) { GitDirectory = mirror };
-        var readCommand = new GitCommand(["cat-file", "--batch"]) { GitDirectory = mirror };
+        // --buffer: without it cat-file flushes after every object, one pipe write and one wake-up of the reader each.
+        var readCommand = new GitCommand(["cat-file", "--batch", "--buffer"]) { GitDirectory = mirror };
         var wanted = System.Threading.Channels.Channel.CreateUnbounded<string>(new() { SingleReader = true, SingleWriter = true });
         var requested = new HashSet<string>(StringComparer.Ordinal);
-        var contents = new Dictionary<string, byte[]>(StringComparer.Ordinal);
         var missing = new List<string>();
         List<TreeFile> files = [];
 
@@ -208,7 +227,7 @@ public sealed class GitMirror
                         {
                             wanted.Writer.TryWrite(file.BlobId);
                         }
-                    }).ConfigureAwait(false), ct).ConfigureAwait(false);
+                    }, keepPath).ConfigureAwait(false), ct).ConfigureAwait(false);
             }
             finally
             {
@@ -236,7 +255,7 @@ public sealed class GitMirror
         var reading = GitProcess.RunStreamingAsync(
             readCommand,
             WriteIdsAsync,
-            (stdout, token) => Task.Run(() => GitOutput.ReadBatch(stdout, (int?)null, contents, missing), token),
+            (stdout, token) => Task.Run(() => GitOutput.ReadBatch(stdout, (int?)null, onContent, missing), token),
             ct);
         await Task.WhenAll(listing, reading).ConfigureAwait(false); // both processes finish before any error is thrown
         var (listExit, listError) = await listing.ConfigureAwait(false);
@@ -250,7 +269,7 @@ public sealed class GitMirror
             throw GitProcess.Failure(readCommand, readExit, readError);
         }
         return missing.Count == 0
-            ? (files, contents)
+            ? files
             : throw new GitException($"{missing.Count} blob(s) are not in the mirror of {repo.FullName}: {string.Join(", ", missing.Take(10))}.");
     }
 
@@ -288,7 +307,8 @@ public sealed class GitMirror
         }
 
         var missing = new List<string>();
-        var command = new GitCommand(["cat-file", "--batch"]) { GitDirectory = mirror };
+        // --buffer: one pipe write per buffer, not per object (all input is known up front).
+        var command = new GitCommand(["cat-file", "--batch", "--buffer"]) { GitDirectory = mirror };
         var (exitCode, stderr) = await GitProcess.RunStreamingAsync(
             command,
             (stdin, token) => stdin.WriteAsync(Encoding.ASCII.GetBytes(string.Concat(ids.Select(id => id + "\n"))), token).AsTask(),

@@ -4,6 +4,11 @@ using Ensemble.Jobs.Core;
 
 namespace Ensemble.Jobs.Git;
 
+/// <summary>
+/// One object of a <c>git cat-file --batch</c> stream: its id (ASCII hex) and content, both valid only during the call.
+/// </summary>
+public delegate void GitBlobHandler(ReadOnlySpan<byte> id, ReadOnlySpan<byte> content);
+
 /// <summary>Parsers for git's machine-readable outputs. Paths come NUL-separated (<c>-z</c>), so any byte but NUL is allowed in them.</summary>
 internal static class GitOutput
 {
@@ -76,9 +81,12 @@ internal static class GitOutput
     /// <summary>
     /// Streams <c>git ls-tree -r -z</c> output: records are parsed in place from a reused buffer as they arrive
     /// (no copy of the whole output, no per-record split or decode of mode and type); only the path and the
-    /// object id become strings, and equal ids share one string. Blobs only (no submodules).
+    /// object id become strings, and equal ids share one string. Blobs only (no submodules). With
+    /// <paramref name="keepPath"/>, only the records whose raw (UTF-8) path it accepts are decoded and returned: the
+    /// others cost no allocation at all.
     /// </summary>
-    public static async Task<List<TreeFile>> ReadLsTreeAsync(Stream output, CancellationToken ct, Action<TreeFile>? onFile = null)
+    public static async Task<List<TreeFile>> ReadLsTreeAsync(
+        Stream output, CancellationToken ct, Action<TreeFile>? onFile = null, Func<ReadOnlySpan<byte>, bool>? keepPath = null)
     {
         var files = new List<TreeFile>(4096);
         var ids = new Dictionary<string, string>(StringComparer.Ordinal).GetAlternateLookup<ReadOnlySpan<char>>();
@@ -100,7 +108,7 @@ internal static class GitOutput
                 var read = await output.ReadAsync(buffer.AsMemory(filled), ct).ConfigureAwait(false);
                 filled += read;
                 var before = files.Count;
-                var consumed = ParseLsTreeRecords(buffer.AsSpan(0, filled), final: read == 0, files, ids);
+                var consumed = ParseLsTreeRecords(buffer.AsSpan(0, filled), final: read == 0, files, ids, keepPath);
                 if (onFile is not null)
                 {
                     for (var i = before; i < files.Count; i++)
@@ -124,7 +132,8 @@ internal static class GitOutput
 
     /// <summary>Parses the complete records of <paramref name="data"/> (all of it when final); returns the bytes consumed.</summary>
     private static int ParseLsTreeRecords(
-        ReadOnlySpan<byte> data, bool final, List<TreeFile> files, Dictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> ids)
+        ReadOnlySpan<byte> data, bool final, List<TreeFile> files, Dictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> ids,
+        Func<ReadOnlySpan<byte>, bool>? keepPath)
     {
         var consumed = 0;
         Span<char> idChars = stackalloc char[64];
@@ -155,7 +164,7 @@ internal static class GitOutput
                 throw new GitException($"Unexpected git ls-tree output: '{Encoding.UTF8.GetString(record)}'.");
             }
 
-            if (!meta[(space1 + 1)..space2].SequenceEqual("blob"u8))
+            if (!meta[(space1 + 1)..space2].SequenceEqual("blob"u8) || (keepPath is not null && !keepPath(record[(tab + 1)..])))
             {
                 continue;
             }
@@ -246,8 +255,22 @@ internal static class GitOutput
     /// <summary>As <see cref="ReadBatch(Stream, int, IDictionary{string, byte[]}, ICollection{string})"/>, or until the output ends when count is null.</summary>
     public static void ReadBatch(Stream output, int? count, IDictionary<string, byte[]> contents, ICollection<string> missing)
     {
+        ArgumentNullException.ThrowIfNull(contents);
+        ReadBatch(output, count, (id, content) => contents[Encoding.ASCII.GetString(id)] = content.ToArray(), missing);
+    }
+
+    /// <summary>
+    /// As <see cref="ReadBatch(Stream, int?, IDictionary{string, byte[]}, ICollection{string})"/>, handing each object
+    /// to <paramref name="onContent"/> as soon as it is read (on the calling thread), straight from the read buffer:
+    /// no array or id string per object.
+    /// </summary>
+    public static void ReadBatch(Stream output, int? count, GitBlobHandler onContent, ICollection<string> missing)
+    {
+        ArgumentNullException.ThrowIfNull(onContent);
+        ArgumentNullException.ThrowIfNull(missing);
         // Headers are parsed in place from a reused buffer: no per-byte reads, no header string or split.
         var reader = new ChunkReader(output);
+        Span<byte> id = stackalloc byte[64];
         for (var i = 0; count is null || i < count; i++)
         {
             var header = reader.ReadLine(out var endOfStream);
@@ -269,20 +292,21 @@ internal static class GitOutput
             }
 
             var space2 = rest.IndexOf((byte)' ');
-            if (space <= 0 || space2 <= 0 || !int.TryParse(rest[(space2 + 1)..], System.Globalization.NumberStyles.None, null, out var size))
+            if (space <= 0 || space > id.Length || space2 <= 0 || !int.TryParse(rest[(space2 + 1)..], System.Globalization.NumberStyles.None, null, out var size))
             {
                 throw new GitException($"Unexpected git cat-file --batch header: '{Encoding.UTF8.GetString(header)}'.");
             }
 
-            var id = Encoding.ASCII.GetString(header[..space]);
-            var content = new byte[size];
-            reader.ReadExactly(content);
-            if (reader.ReadByte() != '\n')
+            // Copied: reading the content may move the buffer the header is in.
+            header[..space].CopyTo(id);
+            // With its newline in the same call: a later read may refill the buffer the content is in.
+            var content = reader.Take(size + 1);
+            if (content[size] != '\n')
             {
-                throw new GitException($"git cat-file --batch output for {id} is not terminated by a newline.");
+                throw new GitException($"git cat-file --batch output for {Encoding.ASCII.GetString(id[..space])} is not terminated by a newline.");
             }
 
-            contents[id] = content;
+            onContent(id[..space], content[..size]);
         }
     }
 
@@ -317,24 +341,37 @@ internal static class GitOutput
             }
         }
 
-        public void ReadExactly(Span<byte> destination)
+        /// <summary>The next <paramref name="size"/> bytes, in the buffer (grown if need be); valid until the next call.</summary>
+        public ReadOnlySpan<byte> Take(int size)
         {
-            var buffered = Math.Min(destination.Length, _end - _start);
-            _buffer.AsSpan(_start, buffered).CopyTo(destination);
-            _start += buffered;
-            if (buffered < destination.Length)
+            if (_end - _start < size)
             {
-                stream.ReadExactly(destination[buffered..]);
+                var unread = _end - _start;
+                if (_buffer.Length < size)
+                {
+                    var larger = new byte[Math.Max(size, _buffer.Length * 2)];
+                    _buffer.AsSpan(_start, unread).CopyTo(larger);
+                    _buffer = larger;
+                }
+                else
+                {
+                    _buffer.AsSpan(_start, unread).CopyTo(_buffer);
+                }
+                _start = 0;
+                _end = unread;
+                while (_end < size)
+                {
+                    var read = stream.Read(_buffer, _end, _buffer.Length - _end);
+                    if (read == 0)
+                    {
+                        throw new EndOfStreamException($"git cat-file --batch output ended {size - _end} bytes before the end of an object.");
+                    }
+                    _end += read;
+                }
             }
-        }
-
-        public int ReadByte()
-        {
-            if (_start == _end && !Fill())
-            {
-                return -1;
-            }
-            return _buffer[_start++];
+            var block = _buffer.AsSpan(_start, size);
+            _start += size;
+            return block;
         }
 
         /// <summary>Reads more after the unread bytes (moved to the front, the buffer grown when full); false at the end.</summary>

@@ -24,6 +24,7 @@ internal sealed class DiscoveryDiskCache(string directory)
 
     public IReadOnlyList<KeyValuePair<string, HclFacts>> LoadFacts()
     {
+        DeleteStaleTemporaries();
         var facts = new List<KeyValuePair<string, HclFacts>>();
         foreach (var file in Segments())
         {
@@ -71,6 +72,25 @@ internal sealed class DiscoveryDiskCache(string directory)
     public IReadOnlyList<KeyValuePair<string, string>>? LoadFiles(string commit) =>
         Read(Path.Combine(Directory, $"{FilesPrefix}{commit}.bin"), bytes => DiscoveryCacheCodec.DecodeFiles(bytes, commit, DiscoveryCacheCodec.CodeVersion));
 
+    /// <summary>The commits whose configuration files are cached, newest first.</summary>
+    public IReadOnlyList<string> Commits()
+    {
+        try
+        {
+            return System.IO.Directory.Exists(Directory)
+                ? [.. new DirectoryInfo(Directory).GetFiles($"{FilesPrefix}*.bin")
+                    .OrderByDescending(f => f.LastWriteTimeUtc)
+                    .Select(f => f.Name[FilesPrefix.Length..^".bin".Length])
+                    .Where(IsObjectId)] // anything else was not written here
+
+                : [];
+        }
+        catch (IOException)
+        {
+            return [];
+        }
+    }
+
     public void SaveFiles(string commit, IReadOnlyCollection<KeyValuePair<string, string>> files)
     {
         Write($"{FilesPrefix}{commit}.bin", DiscoveryCacheCodec.EncodeFiles(commit, files, DiscoveryCacheCodec.CodeVersion));
@@ -90,6 +110,34 @@ internal sealed class DiscoveryDiskCache(string directory)
             // Pruning is retried on the next save.
         }
     }
+
+    /// <summary>
+    /// Temporary files of writes that never finished (the process was stopped while writing in the background):
+    /// deleted once clearly abandoned, never while another process may still be writing one.
+    /// </summary>
+    private void DeleteStaleTemporaries()
+    {
+        try
+        {
+            if (!System.IO.Directory.Exists(Directory))
+            {
+                return;
+            }
+            foreach (var file in new DirectoryInfo(Directory).GetFiles(".*.tmp"))
+            {
+                if (file.LastWriteTimeUtc < DateTime.UtcNow - TimeSpan.FromHours(1))
+                {
+                    Delete(file.FullName);
+                }
+            }
+        }
+        catch (IOException)
+        {
+            // Tried again on the next start.
+        }
+    }
+
+    private static bool IsObjectId(string name) => name.Length is 40 or 64 && name.All(char.IsAsciiHexDigitLower);
 
     private List<string> Segments()
     {

@@ -31,6 +31,11 @@ public sealed class ProjectFinder(GitMirror mirror, bool diskCache = true)
     private readonly ConcurrentDictionary<(string Repo, string Sha), RepoSnapshot> _snapshots = new();
     private readonly ConcurrentDictionary<(string Repo, string Sha), CommitFiles> _trees = new();
     private readonly ConcurrentDictionary<string, Lazy<DiscoveryDiskCache?>> _disks = new(StringComparer.Ordinal);
+    // Per repository: the last commit whose files were listed, loaded or derived as a base, to derive the next from.
+    private readonly ConcurrentDictionary<string, string> _lastListed = new(StringComparer.Ordinal);
+    private readonly Lock _persisting = new();
+    private Task _persisted = Task.CompletedTask;
+    private readonly List<Action> _pendingWrites = [];
 
     /// <summary>
     /// A commit's files: its configuration files sorted by path (ordinal) with their blob ids, and the facts found
@@ -64,22 +69,20 @@ public sealed class ProjectFinder(GitMirror mirror, bool diskCache = true)
         }
 
         /// <summary>From configuration files in any order: sorted here unless they already are (git lists them so).</summary>
-        public static CommitFiles Of(List<KeyValuePair<string, string>> files, Func<Dictionary<string, string>> all)
+        public static CommitFiles Of(IReadOnlyList<TreeFile> files, Func<Dictionary<string, string>> all)
         {
+            var paths = new string[files.Count];
+            var ids = new string[files.Count];
             var sorted = true;
-            for (var i = 1; i < files.Count && sorted; i++)
+            for (var i = 0; i < files.Count; i++)
             {
-                sorted = string.CompareOrdinal(files[i - 1].Key, files[i].Key) < 0;
+                (paths[i], ids[i]) = (files[i].Path, files[i].BlobId);
+                sorted = sorted && (i == 0 || string.CompareOrdinal(paths[i - 1], paths[i]) < 0);
             }
             if (!sorted)
             {
-                files.Sort(static (a, b) => string.CompareOrdinal(a.Key, b.Key));
-            }
-            var paths = new string[files.Count];
-            var ids = new string[files.Count];
-            for (var i = 0; i < files.Count; i++)
-            {
-                (paths[i], ids[i]) = (files[i].Key, files[i].Value);
+                // UTF-8 byte order (git's) and UTF-16 ordinal order differ for a few characters.
+                Array.Sort(paths, ids, StringComparer.Ordinal);
             }
             return new CommitFiles(paths, ids, new HclFacts?[files.Count], all);
         }
@@ -90,13 +93,25 @@ public sealed class ProjectFinder(GitMirror mirror, bool diskCache = true)
 
     public async Task<RepoSnapshot> SnapshotAsync(RepoRef repo, string sha, CancellationToken ct)
     {
+        try
+        {
+            return await SnapshotCoreAsync(repo, sha, ct);
+        }
+        finally
+        {
+            StartWrites();
+        }
+    }
+
+    private async Task<RepoSnapshot> SnapshotCoreAsync(RepoRef repo, string sha, CancellationToken ct)
+    {
         ArgumentNullException.ThrowIfNull(repo);
         if (_snapshots.TryGetValue((repo.FullName, sha), out var cached))
         {
             return cached;
         }
 
-        return await SnapshotOfTreeAsync(repo, sha, _trees.GetValueOrDefault((repo.FullName, sha)) ?? FromDisk(repo, sha) ?? await ListTreeAsync(repo, sha, ct), ct);
+        return await SnapshotOfTreeAsync(repo, sha, _trees.GetValueOrDefault((repo.FullName, sha)) ?? await TreeOfAsync(repo, sha, ct), ct);
     }
 
     /// <summary>
@@ -105,6 +120,18 @@ public sealed class ProjectFinder(GitMirror mirror, bool diskCache = true)
     /// </summary>
     public async Task<PullRequestSnapshots> SnapshotsAsync(RepoRef repo, string mergeBase, string headSha, CancellationToken ct)
     {
+        try
+        {
+            return await SnapshotsCoreAsync(repo, mergeBase, headSha, ct);
+        }
+        finally
+        {
+            StartWrites();
+        }
+    }
+
+    private async Task<PullRequestSnapshots> SnapshotsCoreAsync(RepoRef repo, string mergeBase, string headSha, CancellationToken ct)
+    {
         ArgumentNullException.ThrowIfNull(repo);
         ArgumentException.ThrowIfNullOrWhiteSpace(mergeBase);
         ArgumentException.ThrowIfNullOrWhiteSpace(headSha);
@@ -112,6 +139,9 @@ public sealed class ProjectFinder(GitMirror mirror, bool diskCache = true)
         // One diff serves both the pull request's changed files and the head's blob ids; it runs while the
         // merge base is listed.
         var diffing = same ? Task.FromResult<IReadOnlyList<RawChange>>([]) : mirror.DiffRawAsync(repo, mergeBase, headSha, ct, findRenames: true);
+        // The head's new configuration blobs are read and scanned as soon as the diff is in, while the merge base
+        // is still being listed (or built), instead of by one more git process after it.
+        var prefetching = same || _snapshots.ContainsKey((repo.FullName, headSha)) ? Task.CompletedTask : ScanNewBlobsAsync(repo, diffing, ct);
         var baseTree = _trees.GetValueOrDefault((repo.FullName, mergeBase));
         Task<RepoSnapshot> baseBuilding;
         if (_snapshots.TryGetValue((repo.FullName, mergeBase), out var cachedBase) && baseTree is not null)
@@ -122,11 +152,13 @@ public sealed class ProjectFinder(GitMirror mirror, bool diskCache = true)
         {
             try
             {
-                baseTree ??= FromDisk(repo, mergeBase) ?? await ListTreeAsync(repo, mergeBase, ct);
+                baseTree ??= await TreeOfAsync(repo, mergeBase, ct);
             }
             catch
             {
-                _ = diffing.ContinueWith(static t => t.Exception, TaskContinuationOptions.OnlyOnFaulted); // the listing's error is the one to report
+                // The listing's error is the one to report.
+                _ = diffing.ContinueWith(static t => t.Exception, TaskContinuationOptions.OnlyOnFaulted);
+                _ = prefetching.ContinueWith(static t => t.Exception, TaskContinuationOptions.OnlyOnFaulted);
                 throw;
             }
             var listed = baseTree;
@@ -144,6 +176,7 @@ public sealed class ProjectFinder(GitMirror mirror, bool diskCache = true)
         var changedFiles = changes.Select(c => c.ToChangedFile()).ToList();
         if (_snapshots.TryGetValue((repo.FullName, headSha), out var headSnapshot))
         {
+            _ = prefetching.ContinueWith(static t => t.Exception, TaskContinuationOptions.OnlyOnFaulted); // built meanwhile: not needed
             return new PullRequestSnapshots(headSnapshot, await baseBuilding, changedFiles);
         }
 
@@ -152,8 +185,37 @@ public sealed class ProjectFinder(GitMirror mirror, bool diskCache = true)
         var from = baseTree;
         var headTree = Derive(from, changes, () => Apply(from.All, changes));
         Remember(_trees, (repo.FullName, headSha), headTree, MaxCachedTrees);
+        await prefetching;
         headSnapshot = await SnapshotOfTreeAsync(repo, headSha, headTree, ct);
         return new PullRequestSnapshots(headSnapshot, await baseBuilding, changedFiles);
+    }
+
+    /// <summary>Reads and scans the configuration blobs a diff adds or changes whose facts are not known yet.</summary>
+    private async Task ScanNewBlobsAsync(RepoRef repo, Task<IReadOnlyList<RawChange>> diffing, CancellationToken ct)
+    {
+        var wanted = new Dictionary<string, (string Path, string Id)>(StringComparer.Ordinal);
+        foreach (var change in await diffing.ConfigureAwait(false))
+        {
+            if (change.IsFileAfter && IsTerraform(change.Path))
+            {
+                var key = ConfigurationFiles.FactsKey(change.Path, change.NewId);
+                if (!_facts.ContainsKey(key))
+                {
+                    wanted.TryAdd(key, (change.Path, change.NewId));
+                }
+            }
+        }
+        if (wanted.Count == 0)
+        {
+            return;
+        }
+        var blobs = await mirror.ReadBlobsAsync(repo, wanted.Values.Select(w => w.Id).ToHashSet(StringComparer.Ordinal), ct).ConfigureAwait(false);
+        var scanned = new Dictionary<string, HclFacts>(wanted.Count, StringComparer.Ordinal);
+        foreach (var (key, (path, id)) in wanted)
+        {
+            _facts[key] = scanned[key] = ConfigurationFiles.Scan(path, Encoding.UTF8.GetString(blobs[id]));
+        }
+        SaveScanned(repo, scanned);
     }
 
     /// <summary>
@@ -254,6 +316,51 @@ public sealed class ProjectFinder(GitMirror mirror, bool diskCache = true)
     })).Value;
 
     /// <summary>
+    /// A commit's files not in memory: as a previous process listed them, else derived from an older commit's (a new
+    /// default-branch commit as a pull request's merge base, the common "cold" case), else listed.
+    /// </summary>
+    private async Task<CommitFiles> TreeOfAsync(RepoRef repo, string sha, CancellationToken ct)
+    {
+        var tree = FromDisk(repo, sha) ?? await FromOlderCommitAsync(repo, sha, ct) ?? await ListTreeAsync(repo, sha, ct);
+        _lastListed[repo.FullName] = sha;
+        return tree;
+    }
+
+    /// <summary>
+    /// The commit's configuration files derived from those of the last commit this finder listed (or, in a fresh
+    /// process, the newest one on disk) plus one <c>git diff-tree</c> between the two: unchanged files keep their
+    /// facts, so only the blobs that differ are read. Null when there is no such commit or git no longer has it.
+    /// </summary>
+    private async Task<CommitFiles?> FromOlderCommitAsync(RepoRef repo, string sha, CancellationToken ct)
+    {
+        var olderSha = _lastListed.GetValueOrDefault(repo.FullName);
+        var older = olderSha is null ? null : _trees.GetValueOrDefault((repo.FullName, olderSha));
+        if (older is null)
+        {
+            olderSha = Disk(repo)?.Commits().FirstOrDefault(c => !string.Equals(c, sha, StringComparison.Ordinal));
+            older = olderSha is null ? null : FromDisk(repo, olderSha);
+        }
+        if (older is null || olderSha is null)
+        {
+            return null;
+        }
+
+        IReadOnlyList<RawChange> changes;
+        try
+        {
+            changes = await mirror.DiffRawAsync(repo, olderSha, sha, ct);
+        }
+        catch (GitException)
+        {
+            return null; // the older commit is no longer in the mirror (re-created, pruned): list instead
+        }
+        var tree = Derive(older, changes, () => Apply(older.All, changes));
+        Persist(repo, disk => disk.SaveFiles(sha, tree.Pairs()));
+        Remember(_trees, (repo.FullName, sha), tree, MaxCachedTrees);
+        return tree;
+    }
+
+    /// <summary>
     /// A commit's configuration files as a previous process listed them. Its full file list is listed again only if
     /// asked for (a module naming a directory without configuration files, or a head derived from it becoming a base).
     /// </summary>
@@ -263,9 +370,7 @@ public sealed class ProjectFinder(GitMirror mirror, bool diskCache = true)
         {
             return null;
         }
-        // Synchronous by necessity (snapshot building is), rare, and never on a thread with a synchronisation context.
-        var tree = CommitFiles.Of([.. terraform], () => mirror.ListTreeAsync(repo, sha, CancellationToken.None).GetAwaiter().GetResult()
-            .ToDictionary(f => f.Path, f => f.BlobId, StringComparer.Ordinal));
+        var tree = CommitFiles.Of([.. terraform.Select(f => new TreeFile(f.Key, f.Value))], () => AllFiles(repo, sha));
         for (var i = 0; i < tree.Paths.Length; i++)
         {
             // Now rather than during the build: a head derived meanwhile then reuses them instead of looking up its own.
@@ -279,51 +384,124 @@ public sealed class ProjectFinder(GitMirror mirror, bool diskCache = true)
     {
         if (scanned.Count > 0)
         {
-            Disk(repo)?.SaveFacts(scanned);
+            Persist(repo, disk => disk.SaveFacts(scanned));
         }
     }
 
+    /// <summary>
+    /// Keeps a disk cache write for <see cref="StartWrites"/>: encoding and writing a large repository's cache
+    /// costs a noticeable share of a cold discovery (CPU and garbage collections), so it happens after the
+    /// snapshots are returned, in the background. Each file is written whole under a temporary name and renamed,
+    /// so a reader (or a process killed meanwhile) finds it complete or not at all.
+    /// </summary>
+    private void Persist(RepoRef repo, Action<DiscoveryDiskCache> write)
+    {
+        if (Disk(repo) is not { } disk)
+        {
+            return;
+        }
+        lock (_persisting)
+        {
+            _pendingWrites.Add(() => write(disk));
+        }
+    }
+
+    /// <summary>Queues the kept writes behind the earlier ones, on the thread pool, one at a time.</summary>
+    private void StartWrites()
+    {
+        lock (_persisting)
+        {
+            foreach (var write in _pendingWrites)
+            {
+                _persisted = _persisted.ContinueWith(_ => write(), CancellationToken.None, TaskContinuationOptions.DenyChildAttach, TaskScheduler.Default);
+            }
+            _pendingWrites.Clear();
+        }
+    }
+
+    /// <summary>
+    /// Completes when every disk cache write kept so far has finished (they run in the background after each
+    /// call): for a graceful shutdown that wants the next start warm, and for tests.
+    /// </summary>
+    public Task FlushAsync()
+    {
+        StartWrites();
+        lock (_persisting)
+        {
+            return _persisted;
+        }
+    }
+
+    /// <summary>
+    /// Lists the commit's configuration files (only those become strings) while a concurrent <c>cat-file</c> reads
+    /// the blobs whose facts are not known yet, each scanned as soon as it arrives, straight from the read buffer:
+    /// listing, reading and scanning overlap. The full file list is listed again only if something asks for it.
+    /// </summary>
     private async Task<CommitFiles> ListTreeAsync(RepoRef repo, string sha, CancellationToken ct)
     {
-        var disk = Disk(repo);
         if (_facts.Count > MaxCachedFacts / 2)
         {
-            _facts.Clear(); // room for a whole commit's .tf files, read below
+            _facts.Clear(); // room for a whole commit's configuration files, read below
         }
 
-        // .tf blobs not seen before are read while the tree is still being listed.
-        var (files, blobs) = await mirror.ListTreeWithBlobsAsync(
-            repo, sha, f => IsTerraform(f.Path) && !_facts.ContainsKey(ConfigurationFiles.FactsKey(f.Path, f.BlobId)), ct);
+        // The files whose blobs cat-file is asked for, in order: it answers in that order, so each answer is scanned
+        // with the syntax its path says. Only the first file of each facts key is asked for; a blob that is also
+        // listed under the other syntax (rare) is looked up later by SnapshotOfTreeAsync.
+        var asked = new ConcurrentQueue<(string Id, string Path)>();
+        var askedKeys = new HashSet<string>(StringComparer.Ordinal);
+        var scanned = new Dictionary<string, HclFacts>(StringComparer.Ordinal); // written by the reading thread only
 
-        var all = new Dictionary<string, string>(files.Count, StringComparer.Ordinal);
-        var terraform = new List<KeyValuePair<string, string>>();
-        var toScan = new Dictionary<string, (string Path, string Id)>(StringComparer.Ordinal);
-        foreach (var file in files)
-        {
-            all[file.Path] = file.BlobId;
-            if (IsTerraform(file.Path))
+        var files = await mirror.ListTreeWithBlobsAsync(
+            repo, sha, IsConfigurationUtf8,
+            file =>
             {
-                terraform.Add(new(file.Path, file.BlobId));
-                if (blobs.ContainsKey(file.BlobId))
+                var key = ConfigurationFiles.FactsKey(file.Path, file.BlobId);
+                if (_facts.ContainsKey(key) || !askedKeys.Add(key))
                 {
-                    toScan.TryAdd(ConfigurationFiles.FactsKey(file.Path, file.BlobId), (file.Path, file.BlobId));
+                    return false;
                 }
-            }
-        }
-        var scanned = new ConcurrentDictionary<string, HclFacts>(StringComparer.Ordinal);
-        Parallel.ForEach(toScan, entry =>
-            _facts[entry.Key] = scanned[entry.Key] = ConfigurationFiles.Scan(entry.Value.Path, Encoding.UTF8.GetString(blobs[entry.Value.Id])));
-        var tree = CommitFiles.Of(terraform, () => all);
+                asked.Enqueue((file.BlobId, file.Path)); // before cat-file is asked, so before the answer
+                return true;
+            },
+            (id, content) =>
+            {
+                // Files cat-file was not asked for (their blob was asked for under another path) are skipped.
+                while (asked.TryDequeue(out var file))
+                {
+                    if (System.Text.Ascii.Equals(id, file.Id))
+                    {
+                        var key = ConfigurationFiles.FactsKey(file.Path, file.Id);
+                        _facts[key] = scanned[key] = ConfigurationFiles.Scan(file.Path, Encoding.UTF8.GetString(content));
+                        return;
+                    }
+                }
+            },
+            ct);
+
+        var tree = CommitFiles.Of(files, () => AllFiles(repo, sha));
         for (var i = 0; i < tree.Paths.Length; i++)
         {
             // Facts just scanned are kept with the tree: a cache cleared meanwhile cannot lose them.
             tree.Facts[i] = scanned.GetValueOrDefault(ConfigurationFiles.FactsKey(tree.Paths[i], tree.Ids[i]));
         }
         SaveScanned(repo, scanned);
-        disk?.SaveFiles(sha, tree.Pairs());
+        Persist(repo, disk => disk.SaveFiles(sha, tree.Pairs()));
         Remember(_trees, (repo.FullName, sha), tree, MaxCachedTrees);
         return tree;
     }
+
+    /// <summary>
+    /// The same test as <see cref="ConfigurationFiles.IsConfiguration"/> on a raw UTF-8 path (the suffixes are ASCII),
+    /// so the listing decodes configuration paths only.
+    /// </summary>
+    internal static bool IsConfigurationUtf8(ReadOnlySpan<byte> path) =>
+        path.EndsWith(".tf"u8) || path.EndsWith(".tofu"u8) || path.EndsWith(".tf.json"u8) || path.EndsWith(".tofu.json"u8);
+
+    /// <summary>Every file of the commit (path → blob id), listed again: only for the rare snapshot that needs it.</summary>
+    private Dictionary<string, string> AllFiles(RepoRef repo, string sha) =>
+        // Synchronous by necessity (snapshot building is), rare, and never on a thread with a synchronisation context.
+        mirror.ListTreeAsync(repo, sha, CancellationToken.None).GetAwaiter().GetResult()
+            .ToDictionary(f => f.Path, f => f.BlobId, StringComparer.Ordinal);
 
     private async Task<RepoSnapshot> SnapshotOfTreeAsync(RepoRef repo, string sha, CommitFiles tree, CancellationToken ct)
     {

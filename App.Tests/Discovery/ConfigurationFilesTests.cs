@@ -15,9 +15,15 @@ public class ConfigurationFilesTests
     [InlineData("a/terraform.tfvars.json", false)]
     [InlineData("a/policy.json", false)]
     [InlineData("a/.terraform.lock.hcl", false)]
+    [InlineData("a/main.tf~", false)]
+    [InlineData("a/main.json", false)]
+    [InlineData("a/tf", false)]
+    [InlineData("a/é.tf", true)]
     public void IsConfiguration_FileName_TellsWhatTerraformOrTofuLoads(string path, bool expected)
     {
         Assert.Equal(expected, ConfigurationFiles.IsConfiguration(path));
+        // The listing's test on raw git output must agree, or a configuration file would go unseen.
+        Assert.Equal(expected, Ensemble.Jobs.Jobs.ProjectFinder.IsConfigurationUtf8(System.Text.Encoding.UTF8.GetBytes(path)));
     }
 
     [Fact]

@@ -33,31 +33,7 @@ public sealed class ProjectFinderDerivationTests : IDisposable
     [InlineData(3)]
     public async Task SnapshotsAsync_RandomEdits_DerivedHeadEqualsFullListing(int seed)
     {
-        var random = new Random(seed);
-        var files = new List<string>();
-        for (var p = 0; p < 6; p++)
-        {
-            Add(files, $"envs/p{p}/backend.tf", $"terraform {{\n  backend \"s3\" {{}}\n}}\n");
-            Add(files, $"envs/p{p}/main.tf", $"module \"m\" {{\n  source = \"../../modules/m{p % 3}\"\n}}\n");
-            Add(files, $"envs/p{p}/README.md", "docs\n");
-        }
-        for (var m = 0; m < 3; m++)
-        {
-            Add(files, $"modules/m{m}/main.tf", $"locals {{ x = file(\"${{path.module}}/data{m}.json\") }}\n");
-            Add(files, $"modules/m{m}/data{m}.json", "{}\n");
-        }
-        var commits = new List<string> { _remote.Commit("base") };
-
-        for (var round = 0; round < 3; round++)
-        {
-            for (var edit = 0; edit < 6; edit++)
-            {
-                Edit(random, files);
-            }
-            commits.Add(_remote.Commit($"round {round}"));
-        }
-
-        await _mirror.FetchAsync(Repo, null, ["refs/heads/main"], commits, CancellationToken.None);
+        var commits = await RandomHistoryAsync(seed);
         for (var i = 1; i < commits.Count; i++)
         {
             var from = commits[i - 1];
@@ -84,6 +60,102 @@ public sealed class ProjectFinderDerivationTests : IDisposable
                 Describe(await new ProjectFinder(_mirror).SnapshotAsync(Repo, commits[0], CancellationToken.None), listed.Keys),
                 Describe(pair.Base, listed.Keys));
         }
+    }
+
+    [Theory]
+    [InlineData(4, false)]
+    [InlineData(5, false)]
+    [InlineData(4, true)]
+    [InlineData(5, true)]
+    public async Task SnapshotsAsync_NewBaseAfterAnOlderOne_DerivedBaseEqualsFullListing(int seed, bool fromDisk)
+    {
+        var commits = await RandomHistoryAsync(seed);
+        var kept = new ProjectFinder(_mirror, diskCache: fromDisk);
+        await kept.SnapshotsAsync(Repo, commits[0], commits[0], CancellationToken.None);
+        await kept.FlushAsync();
+
+        for (var i = 1; i < commits.Count; i++)
+        {
+            // A worker that stays up derives from the base it listed last; a restarted one from the newest on disk.
+            var finder = fromDisk ? new ProjectFinder(_mirror) : kept;
+            var pair = await finder.SnapshotsAsync(Repo, commits[i], commits[i], CancellationToken.None);
+            await finder.FlushAsync();
+
+            var listed = (await _mirror.ListTreeAsync(Repo, commits[i], CancellationToken.None)).Select(f => f.Path).ToList();
+            var full = await new ProjectFinder(_mirror, diskCache: false).SnapshotAsync(Repo, commits[i], CancellationToken.None);
+            Assert.Equal(Describe(full, listed), Describe(pair.Base, listed));
+        }
+    }
+
+    [Fact]
+    public async Task SnapshotsAsync_NewBaseWithAnOlderBaseOnDisk_IsDerivedFromIt()
+    {
+        var older = _remote.Write("envs/a/backend.tf", "terraform {\n  backend \"s3\" {}\n}\n").Commit("older");
+        var newer = _remote.Write("envs/b/backend.tf", "terraform {\n  backend \"gcs\" {}\n}\n").Commit("newer");
+        await _mirror.FetchAsync(Repo, null, ["refs/heads/main"], [older, newer], CancellationToken.None);
+        await PlantFilesAsync(older, older, "envs/planted/backend.tf");
+
+        var pair = await new ProjectFinder(_mirror).SnapshotsAsync(Repo, newer, newer, CancellationToken.None);
+
+        // The planted file is only in the cached list of the older commit: seeing it proves the derivation, and
+        // the diff's change (envs/b) is applied on top.
+        Assert.Equal(["envs/a", "envs/b", "envs/planted"], pair.Base.Projects.Select(p => p.Path));
+    }
+
+    [Fact]
+    public async Task SnapshotsAsync_OlderBaseOnDiskNoLongerInTheMirror_ListsTheNewBase()
+    {
+        var only = _remote.Write("envs/a/backend.tf", "terraform {\n  backend \"s3\" {}\n}\n").Commit("only");
+        await _mirror.FetchAsync(Repo, null, ["refs/heads/main"], [only], CancellationToken.None);
+        await PlantFilesAsync(new string('a', 40), only, "envs/planted/backend.tf");
+
+        var pair = await new ProjectFinder(_mirror).SnapshotsAsync(Repo, only, only, CancellationToken.None);
+
+        Assert.Equal(["envs/a"], pair.Base.Projects.Select(p => p.Path));
+    }
+
+    /// <summary>Writes a disk cache file list for <paramref name="commit"/>: <paramref name="listedFrom"/>'s configuration files plus one planted file.</summary>
+    private async Task PlantFilesAsync(string commit, string listedFrom, string planted)
+    {
+        var files = (await _mirror.ListTreeAsync(Repo, listedFrom, CancellationToken.None))
+            .Where(f => ConfigurationFiles.IsConfiguration(f.Path)).ToList();
+        var pairs = files.Select(f => new KeyValuePair<string, string>(f.Path, f.BlobId))
+            .Append(new(planted, files[0].BlobId))
+            .OrderBy(f => f.Key, StringComparer.Ordinal).ToList();
+        var directory = _mirror.DiscoveryCachePath(Repo);
+        Directory.CreateDirectory(directory);
+        await File.WriteAllBytesAsync(Path.Combine(directory, $"files-{commit}.bin"), DiscoveryCacheCodec.EncodeFiles(commit, pairs, DiscoveryCacheCodec.CodeVersion));
+    }
+
+    /// <summary>A base commit and three more, each after six random edits, fetched into the mirror.</summary>
+    private async Task<List<string>> RandomHistoryAsync(int seed)
+    {
+        var random = new Random(seed);
+        var files = new List<string>();
+        for (var p = 0; p < 6; p++)
+        {
+            Add(files, $"envs/p{p}/backend.tf", $"terraform {{\n  backend \"s3\" {{}}\n}}\n");
+            Add(files, $"envs/p{p}/main.tf", $"module \"m\" {{\n  source = \"../../modules/m{p % 3}\"\n}}\n");
+            Add(files, $"envs/p{p}/README.md", "docs\n");
+        }
+        for (var m = 0; m < 3; m++)
+        {
+            Add(files, $"modules/m{m}/main.tf", $"locals {{ x = file(\"${{path.module}}/data{m}.json\") }}\n");
+            Add(files, $"modules/m{m}/data{m}.json", "{}\n");
+        }
+        var commits = new List<string> { _remote.Commit("base") };
+
+        for (var round = 0; round < 3; round++)
+        {
+            for (var edit = 0; edit < 6; edit++)
+            {
+                Edit(random, files);
+            }
+            commits.Add(_remote.Commit($"round {round}"));
+        }
+
+        await _mirror.FetchAsync(Repo, null, ["refs/heads/main"], commits, CancellationToken.None);
+        return commits;
     }
 
     [Fact]

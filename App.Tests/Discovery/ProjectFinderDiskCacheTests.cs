@@ -49,6 +49,7 @@ public sealed class ProjectFinderDiskCacheTests : IDisposable
     {
         var pair = await finder.SnapshotsAsync(Repo, _baseSha, _headSha, CancellationToken.None);
         var result = ProjectDiscovery.Affected(pair.Head, pair.Base, pair.Changes);
+        await finder.FlushAsync(); // the cache is written in the background
         return [
             .. pair.Base.Projects.Select(p => $"base {p.Path} {p.BackendType}"),
             .. pair.Head.Projects.Select(p => $"head {p.Path} {p.BackendType}"),
@@ -88,6 +89,57 @@ public sealed class ProjectFinderDiskCacheTests : IDisposable
         var pair = await new ProjectFinder(_mirror).SnapshotsAsync(Repo, _baseSha, _headSha, CancellationToken.None);
 
         Assert.Equal(new Project("envs/a", "planted"), pair.Base.FindProject("envs/a"));
+    }
+
+    [Fact]
+    public async Task SnapshotsAsync_CacheWrittenInTheBackground_IsCompleteOrAbsentWhileBeingWritten()
+    {
+        var uncached = await DiscoverAsync(new ProjectFinder(_mirror, diskCache: false));
+        var finder = new ProjectFinder(_mirror);
+        await finder.SnapshotsAsync(Repo, _baseSha, _headSha, CancellationToken.None);
+        var flushing = finder.FlushAsync();
+
+        // Whatever a reader finds under a final name while the writes go on decodes whole.
+        do
+        {
+            foreach (var file in Directory.Exists(CacheDirectory) ? Directory.GetFiles(CacheDirectory, "*.bin") : [])
+            {
+                byte[] bytes;
+                try
+                {
+                    bytes = File.ReadAllBytes(file);
+                }
+                catch (FileNotFoundException)
+                {
+                    continue; // merged away meanwhile
+                }
+                var name = Path.GetFileName(file);
+                Assert.True(name.StartsWith("files-", StringComparison.Ordinal)
+                    ? DiscoveryCacheCodec.DecodeFiles(bytes, name["files-".Length..^".bin".Length], DiscoveryCacheCodec.CodeVersion) is not null
+                    : DiscoveryCacheCodec.DecodeFacts(bytes, DiscoveryCacheCodec.CodeVersion) is not null, $"{name} is partial");
+            }
+        }
+        while (!flushing.IsCompleted);
+        await flushing;
+
+        Assert.Equal(uncached, await DiscoverAsync(new ProjectFinder(_mirror)));
+        Assert.Contains($"files-{_baseSha}.bin", Directory.GetFiles(CacheDirectory).Select(Path.GetFileName));
+    }
+
+    [Fact]
+    public async Task SnapshotsAsync_TemporaryFilesOfAbandonedWrites_AreDeletedOnceOldButNotWhileFresh()
+    {
+        Directory.CreateDirectory(CacheDirectory);
+        var abandoned = Path.Combine(CacheDirectory, ".facts-x.bin.0123.tmp");
+        var fresh = Path.Combine(CacheDirectory, ".facts-y.bin.4567.tmp");
+        File.WriteAllBytes(abandoned, [1, 2, 3]);
+        File.WriteAllBytes(fresh, [1, 2, 3]);
+        File.SetLastWriteTimeUtc(abandoned, DateTime.UtcNow.AddHours(-2));
+
+        await DiscoverAsync(new ProjectFinder(_mirror));
+
+        Assert.False(File.Exists(abandoned));
+        Assert.True(File.Exists(fresh)); // perhaps another process's write in progress
     }
 
     public static TheoryData<string> Damages => ["truncate", "flip", "empty", "garbage"];

@@ -38,6 +38,29 @@ public sealed class GitMirrorListWithBlobsTests : IDisposable
     }
 
     [Fact]
+    public async Task ListTreeWithBlobsAsync_PathFilterAndCallback_ReturnsOnlyKeptFilesAndHandsOverEachWantedBlobOnce()
+    {
+        for (var i = 0; i < 2000; i++)
+        {
+            _remote.Write($"d{i % 40}/f{i}.{(i % 4 == 0 ? "tf" : "md")}", $"content {i % 300}\n");
+        }
+        var head = _remote.Commit("many");
+        await _mirror.FetchAsync(Repos.Infra, null, ["refs/heads/main"], [head], CancellationToken.None);
+        var delivered = new List<(string Id, string Text)>();
+
+        var files = await _mirror.ListTreeWithBlobsAsync(
+            Repos.Infra, head, static path => path.EndsWith(".tf"u8), f => f.Path.StartsWith("d4/", StringComparison.Ordinal),
+            (id, content) => delivered.Add((Encoding.ASCII.GetString(id), Encoding.UTF8.GetString(content))), CancellationToken.None);
+
+        var all = await _mirror.ListTreeAsync(Repos.Infra, head, CancellationToken.None);
+        Assert.Equal(all.Where(f => f.Path.EndsWith(".tf", StringComparison.Ordinal)), files);
+        var wanted = files.Where(f => f.Path.StartsWith("d4/", StringComparison.Ordinal)).ToList();
+        Assert.NotEmpty(wanted);
+        Assert.Equal(wanted.Select(f => f.BlobId).Distinct().Order(), delivered.Select(d => d.Id).Order());
+        Assert.Contains((wanted.First(f => f.Path == "d4/f1004.tf").BlobId, "content 104\n"), delivered);
+    }
+
+    [Fact]
     public async Task ListTreeWithBlobsAsync_UnknownCommit_ThrowsGitException()
     {
         var head = _remote.Write("a.tf", "x\n").Commit("one");

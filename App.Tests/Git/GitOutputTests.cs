@@ -147,6 +147,22 @@ public sealed class GitOutputTests
     }
 
     [Theory]
+    [InlineData(1)]
+    [InlineData(5)]
+    [InlineData(4096)]
+    public void ReadBatch_SpanHandlerOverSmallReads_SeesEachBlobsOwnContent(int chunk)
+    {
+        var blobs = Enumerable.Range(0, 300).Select(i => ($"{i:x8}", new string((char)('a' + i % 26), i % 97) + $"#{i}")).ToList();
+        var text = string.Concat(blobs.Select(b => $"{b.Item1} blob {b.Item2.Length}\n{b.Item2}\n"));
+        var seen = new List<(string, string)>();
+
+        GitOutput.ReadBatch(new TrickleStream(Encoding.ASCII.GetBytes(text), chunk), null,
+            (id, content) => seen.Add((Encoding.ASCII.GetString(id), Encoding.ASCII.GetString(content))), new List<string>());
+
+        Assert.Equal(blobs, seen);
+    }
+
+    [Theory]
     [InlineData("aaaa blob 3\nabc\n", 2)]
     [InlineData("aaaa blob x\nabc\n", 1)]
     [InlineData("aaaa blob 3\nabcd", 1)]
