@@ -96,6 +96,8 @@ public static class StateAndJobs
 
         if (ensemble.RunsWorker)
         {
+            // Registered before the Hangfire server, so it stops after it: the last jobs' discovery cache writes finish.
+            services.AddHostedService<DiscoveryCacheFlush>();
             services.AddHangfireServer(options =>
             {
                 options.WorkerCount = ensemble.Workers;
@@ -219,4 +221,25 @@ public sealed partial class RecoveryService(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Re-enqueued unfinished work after a restart: {Deliveries} deliveries, {Runs} plans, {Applies} applies")]
     private static partial void LogRecovered(ILogger logger, int deliveries, int runs, int applies);
+}
+
+/// <summary>
+/// On a graceful stop, waits (within the host's shutdown timeout) for the discovery disk cache writes that run in the
+/// background, so the next start finds the merge bases this process listed. A write cut short is simply redone later.
+/// </summary>
+public sealed class DiscoveryCacheFlush(ProjectFinder finder) : IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await finder.FlushAsync().WaitAsync(cancellationToken);
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException or UnauthorizedAccessException)
+        {
+            // Out of shutdown time, or the disk refused: the cache is complete or absent per entry, never torn.
+        }
+    }
 }
