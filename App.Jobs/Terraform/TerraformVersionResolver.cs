@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using Ensemble.Jobs.Discovery;
 
 namespace Ensemble.Jobs.Terraform;
 
@@ -191,7 +192,7 @@ public static partial class TerraformVersionResolver
     public static IReadOnlyList<string> FindRequiredVersions(string hcl) =>
         [.. RequiredVersion().Matches(StripComments(hcl)).Select(m => m.Groups[1].Value)];
 
-    /// <summary>Reads a project's hints from disk: its version files and the required_version of its *.tf files.</summary>
+    /// <summary>Reads a project's hints from disk: its version files and the required_version of its configuration files (<see cref="RootModuleFiles"/>).</summary>
     /// <param name="projectDirectory">The checked-out project directory.</param>
     /// <param name="projectPath">Repo-relative path, for messages.</param>
     /// <param name="overrideVersion">The <c>.ensemble.yml</c> value, if any.</param>
@@ -211,16 +212,37 @@ public static partial class TerraformVersionResolver
         }
 
         var required = new List<VersionRequest>();
-        foreach (var path in Directory.EnumerateFiles(projectDirectory, "*.tf").Order(StringComparer.Ordinal))
+        foreach (var name in RootModuleFiles(Directory.EnumerateFiles(projectDirectory).Select(Path.GetFileName).OfType<string>()))
         {
-            foreach (var constraint in FindRequiredVersions(File.ReadAllText(path)))
+            var text = File.ReadAllText(Path.Combine(projectDirectory, name));
+            IEnumerable<string> constraints = ConfigurationFiles.IsJson(name)
+                ? ConfigurationFiles.Scan(name, text).RequiredVersion is { } json ? [json] : []
+                : FindRequiredVersions(text);
+            foreach (var constraint in constraints)
             {
-                required.Add(new VersionRequest(constraint, Rel(Path.GetFileName(path))));
+                required.Add(new VersionRequest(constraint, Rel(name)));
             }
         }
 
         var over = string.IsNullOrWhiteSpace(overrideVersion) ? null : new VersionRequest(overrideVersion.Trim(), overrideSource);
         return new VersionHints(over, file, required);
+    }
+
+    /// <summary>
+    /// The configuration files of a root module whose <c>required_version</c> counts, sorted: <c>*.tf</c>,
+    /// <c>*.tf.json</c>, <c>*.tofu</c>, <c>*.tofu.json</c> — except a <c>x.tf</c> (<c>x.tf.json</c>) next to a
+    /// <c>x.tofu</c> (<c>x.tofu.json</c>), which OpenTofu replaces with it (the <c>.tofu</c> files are written for
+    /// OpenTofu; Terraform ignores them, so a project that has them is an OpenTofu project).
+    /// </summary>
+    public static IReadOnlyList<string> RootModuleFiles(IEnumerable<string> fileNames)
+    {
+        ArgumentNullException.ThrowIfNull(fileNames);
+        var names = fileNames.Where(ConfigurationFiles.IsConfiguration).ToHashSet(StringComparer.Ordinal);
+        return names
+            .Where(n => !(n.EndsWith(".tf", StringComparison.Ordinal) && names.Contains(n[..^3] + ".tofu"))
+                && !(n.EndsWith(".tf.json", StringComparison.Ordinal) && names.Contains(n[..^8] + ".tofu.json")))
+            .Order(StringComparer.Ordinal)
+            .ToList();
     }
 
     private static string? FirstLine(string text) =>

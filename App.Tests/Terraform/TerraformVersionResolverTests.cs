@@ -162,4 +162,35 @@ public sealed class TerraformVersionResolverTests
             Directory.Delete(dir, recursive: true);
         }
     }
+
+    [Fact]
+    public void ReadHints_JsonAndTofuFiles_CountTheirRequiredVersion_TofuReplacesTfOfTheSameName()
+    {
+        var dir = Directory.CreateTempSubdirectory("ens-hints-").FullName;
+        try
+        {
+            File.WriteAllText(Path.Combine(dir, "main.tf.json"), "{\"terraform\": {\"required_version\": \"~> 1.9.0\"}}");
+            File.WriteAllText(Path.Combine(dir, "versions.tf"), "terraform {\n  required_version = \">= 1.5\"\n}\n");
+            File.WriteAllText(Path.Combine(dir, "versions.tofu"), "terraform {\n  required_version = \">= 1.8\"\n}\n");
+            File.WriteAllText(Path.Combine(dir, "notes.txt"), "required_version = \"0.1\"");
+
+            var hints = TerraformVersionResolver.ReadHints(dir, "envs/prod", null);
+
+            Assert.Equal(
+                [new VersionRequest("~> 1.9.0", "envs/prod/main.tf.json"), new VersionRequest(">= 1.8", "envs/prod/versions.tofu")],
+                hints.RequiredVersions);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void RootModuleFiles_TofuOverrides_AndNonConfigurationFilesSkipped()
+    {
+        Assert.Equal(
+            ["a.tf", "b.tofu", "c.tf", "c.tofu.json", "d.tofu.json"],
+            TerraformVersionResolver.RootModuleFiles(["b.tf", "b.tofu", "a.tf", "c.tf", "c.tofu.json", "d.tf.json", "d.tofu.json", "README.md", "x.tfvars"]));
+    }
 }
