@@ -22,7 +22,8 @@ public abstract record ApplyVerdict
 /// <param name="RecordedPlanSha256">The plan file's SHA-256 recorded when it was planned; null if none was.</param>
 /// <param name="ApprovedPlanSha256">The plan file's SHA-256 in the approval audit of this run; null when no approval of it is recorded.</param>
 /// <param name="DownloadedPlanSha256">The SHA-256 of the plan file as downloaded now; null when the artifact is missing.</param>
-/// <param name="PlannedTrees">Git object id of every input path (the project and the local modules it uses) at the planned commit.</param>
+/// <param name="PlannedTrees">Git object id of every input path (the project, the local modules it uses, the files it reads:
+/// <see cref="Discovery.ProjectInputSet.All"/>) at the planned commit.</param>
 /// <param name="MergedTrees">The same paths' object ids in the merge commit; null for a path that does not exist there.</param>
 public sealed record ApplyEvidence(
     string ProjectPath,
@@ -31,7 +32,11 @@ public sealed record ApplyEvidence(
     string? ApprovedPlanSha256,
     string? DownloadedPlanSha256,
     IReadOnlyDictionary<string, string?> PlannedTrees,
-    IReadOnlyDictionary<string, string?> MergedTrees);
+    IReadOnlyDictionary<string, string?> MergedTrees)
+{
+    /// <summary>The inputs that are files read (not module directories), to name them right in a refusal.</summary>
+    public IReadOnlyCollection<string> Files { get; init; } = [];
+}
 
 /// <summary>Whether a project's apply may start now, given the applies it depends on.</summary>
 public abstract record DependencyGate
@@ -106,7 +111,7 @@ public static class ApplyVerification
             return ApplyVerdict.Accepted;
         }
 
-        var what = string.Join(", ", changed.Select(p => p == evidence.ProjectPath ? $"`{p}` (the project)" : $"`{p}` (a module it uses)"));
+        var what = string.Join(", ", changed.Select(p => Discovery.ProjectInputSet.Describe(p, evidence.ProjectPath, evidence.Files)));
         return new ApplyVerdict.Refused(
             $"the merge commit differs from the planned commit in {what}: the default branch changed them after the plan, so the approved plan is not what was merged");
     }

@@ -2,8 +2,8 @@ namespace Ensemble.Jobs.Core;
 
 /// <summary>
 /// Which plans of open pull requests a push to the default branch makes stale. Pure: the caller gathers the git object
-/// ids of each plan's inputs (the project directory and every local module it uses — the same set the apply's
-/// verification compares) at three commits; this decides.
+/// ids of each plan's inputs (the project directory, every local module it uses and the files they read —
+/// <see cref="Discovery.ProjectInputSet.All"/>, the set the apply's verification compares) at three commits; this decides.
 /// </summary>
 public static class BaseMove
 {
@@ -35,12 +35,13 @@ public static class BaseMove
     }
 
     /// <summary>Why a project is planned again, for its queued check run.</summary>
-    public static string Reason(string projectPath, IReadOnlyList<string> staleInputs, string afterSha)
+    /// <param name="files">The inputs that are files read rather than module directories (named as such).</param>
+    public static string Reason(string projectPath, IReadOnlyList<string> staleInputs, string afterSha, IReadOnlyCollection<string>? files = null)
     {
         ArgumentNullException.ThrowIfNull(projectPath);
         ArgumentNullException.ThrowIfNull(staleInputs);
         ArgumentNullException.ThrowIfNull(afterSha);
-        var what = string.Join(", ", staleInputs.Select(p => p == projectPath ? $"`{p}` (the project)" : $"`{p}` (a module it uses)"));
+        var what = string.Join(", ", staleInputs.Select(p => Discovery.ProjectInputSet.Describe(p, projectPath, files ?? [])));
         var commit = afterSha.Length > 7 ? afterSha[..7] : afterSha;
         return $"The default branch changed {what} in {commit}, so the plan was planned again against the current state. "
             + "Ensemble plans the pull request's head: merge or rebase the default branch into it to plan with those changes; "

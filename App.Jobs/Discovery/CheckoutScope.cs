@@ -14,25 +14,20 @@ namespace Ensemble.Jobs.Discovery;
 /// </summary>
 public static class CheckoutScope
 {
+    /// <summary>The project's inputs found by discovery: the project, its local modules, the files they read.</summary>
+    public static ProjectInputSet Of(RepoSnapshot snapshot, string projectPath)
+    {
+        ArgumentNullException.ThrowIfNull(snapshot);
+        ArgumentException.ThrowIfNullOrEmpty(projectPath);
+        var modules = snapshot.ModulesUsedBy(projectPath);
+        return new ProjectInputSet(projectPath, modules, snapshot.FilesReadBy([projectPath, .. modules]));
+    }
+
     /// <summary>
     /// The repo-relative directories and files to check out for <paramref name="projectPath"/>, sorted; <c>null</c>
     /// for the whole tree. Paths that do not exist at the commit are harmless (nothing is checked out for them).
     /// </summary>
-    public static IReadOnlyList<string>? Paths(RepoSnapshot snapshot, string projectPath)
-    {
-        ArgumentNullException.ThrowIfNull(snapshot);
-        ArgumentException.ThrowIfNullOrEmpty(projectPath);
-        var directories = new HashSet<string>(StringComparer.Ordinal) { projectPath };
-        directories.UnionWith(snapshot.ModulesUsedBy(projectPath));
-        if (directories.Contains(RepoPaths.Root))
-        {
-            return null;
-        }
-
-        var paths = new List<string>(directories);
-        paths.AddRange(snapshot.FilesReadBy(directories));
-        return Minimal(paths);
-    }
+    public static IReadOnlyList<string>? Paths(RepoSnapshot snapshot, string projectPath) => Of(snapshot, projectPath).Checkout;
 
     /// <summary>
     /// The directory every path matching <paramref name="glob"/> lies in: its leading segments without wildcards
@@ -64,4 +59,36 @@ public static class CheckoutScope
 
         return result;
     }
+}
+
+/// <summary>
+/// A project's inputs: what its plans check out (<see cref="Checkout"/>) and what an apply or a base move compares
+/// between commits (<see cref="All"/>), each input named for people by <see cref="Describe"/>.
+/// </summary>
+/// <param name="ProjectPath">The project directory.</param>
+/// <param name="Modules">The local module directories it uses, directly or transitively.</param>
+/// <param name="Files">Files it reads by a plain path, and those its <c>extra_paths</c> globs match.</param>
+public sealed record ProjectInputSet(string ProjectPath, IReadOnlyList<string> Modules, IReadOnlyList<string> Files)
+{
+    /// <summary>Every input path, the project first (overlaps kept: each is compared as itself).</summary>
+    public IReadOnlyList<string> All => [ProjectPath, .. Modules.Where(m => m != ProjectPath), .. Files.Except(Modules).Where(f => f != ProjectPath)];
+
+    /// <summary>What to check out: the inputs without those inside another, sorted; <c>null</c> for the whole tree (an input at the root).</summary>
+    public IReadOnlyList<string>? Checkout => All.Contains(RepoPaths.Root) ? null : CheckoutScope.Minimal(All);
+
+    /// <summary>How a changed input is named in a refusal or a re-plan reason.</summary>
+    public string Describe(string path) => Describe(path, ProjectPath, Files);
+
+    /// <summary>
+    /// <c>`envs/prod` (the project)</c>, <c>`shared/x.json` (a file it reads)</c> for one of <paramref name="files"/>,
+    /// else <c>`modules/net` (a module it uses)</c>.
+    /// </summary>
+    public static string Describe(string path, string projectPath, IReadOnlyCollection<string> files) =>
+        path == projectPath ? $"`{path}` (the project)"
+        : files.Contains(path) ? $"`{path}` (a file it reads)"
+        : $"`{path}` (a module it uses)";
+
+    /// <summary>The same inputs with more files (the <c>extra_paths</c> matches).</summary>
+    public ProjectInputSet WithFiles(IEnumerable<string> files) =>
+        this with { Files = [.. Files.Concat(files).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)] };
 }

@@ -22,7 +22,6 @@ namespace Ensemble.Jobs.Jobs;
 public sealed partial class ApplyJob(
     IStateStore state,
     GitMirror mirror,
-    ProjectFinder finder,
     ProjectInputs projectInputs,
     IInstallationTokenSource tokens,
     IArtifactStore artifacts,
@@ -154,19 +153,22 @@ public sealed partial class ApplyJob(
             var planFile = Path.Combine(output, "plan.tfplan");
             var downloaded = await DownloadAsync(ArtifactKeys.For(head.Repo, head.Number, run.ProjectPath, head.HeadSha, ArtifactKeys.PlanFile), planFile, ct);
 
-            // 2. The inputs: the project and every local module it uses, at the planned commit and in the merge commit.
+            // 2. The inputs: the project, every local module it uses and the files they read, at the planned commit and in
+            // the merge commit.
             var token = await tokens.GetTokenAsync(head.Repo.InstallationId, ct);
             var runMasker = masker.With([token]);
             await mirror.FetchAsync(head.Repo, token, [$"refs/heads/{head.BaseRef}", $"refs/pull/{head.Number}/head"], [run.PlanSha, merge.MergeSha], ct);
-            var snapshot = await finder.SnapshotAsync(head.Repo, run.PlanSha, ct);
-            List<string> inputs = [run.ProjectPath, .. snapshot.ModulesUsedBy(run.ProjectPath)];
-            var planned = await mirror.TreeHashesAsync(head.Repo, run.PlanSha, inputs, ct);
-            var merged = await mirror.TreeHashesAsync(head.Repo, merge.MergeSha, inputs, ct);
+            var inputs = await projectInputs.OfAsync(head.Repo, head.Number, head.BaseSha, run.PlanSha, run.ProjectPath, ct);
+            var planned = await mirror.TreeHashesAsync(head.Repo, run.PlanSha, inputs.All, ct);
+            var merged = await mirror.TreeHashesAsync(head.Repo, merge.MergeSha, inputs.All, ct);
 
             // The approval audit row of this very run says which plan file a person (or an identical plan) approved.
             var approval = (await state.ListApprovalsAsync(head.Repo, head.Number, ct)).LastOrDefault(a => a.RunId == run.Id);
             var verdict = ApplyVerification.Verify(new ApplyEvidence(
-                run.ProjectPath, run.Destroy, run.PlanSha256, approval is null ? null : approval.PlanSha256 ?? "", downloaded, planned, merged));
+                run.ProjectPath, run.Destroy, run.PlanSha256, approval is null ? null : approval.PlanSha256 ?? "", downloaded, planned, merged)
+            {
+                Files = inputs.Files,
+            });
             if (verdict is ApplyVerdict.Refused refused)
             {
                 LogRefused(logger, refused.Reason);
@@ -176,8 +178,7 @@ public sealed partial class ApplyJob(
 
             // 3. terraform init + apply of the saved plan in a fresh checkout of the planned commit: of the same paths the
             // plan checked out (ProjectInputs is a function of the commit).
-            await mirror.CheckoutAsync(head.Repo, run.PlanSha, source,
-                await projectInputs.CheckoutPathsAsync(head.Repo, head.Number, head.BaseSha, run.PlanSha, run.ProjectPath, ct), ct);
+            await mirror.CheckoutAsync(head.Repo, run.PlanSha, source, inputs.Checkout, ct);
             var projectDir = run.ProjectPath == "." ? source : Path.Combine(source, run.ProjectPath);
             Directory.CreateDirectory(projectDir);
             var progress = new Progress(reporter, time, head, merge, run, (await state.GetApplyAsync(run.Id, ct))?.MergeCheckRunId);

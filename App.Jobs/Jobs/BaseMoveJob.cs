@@ -17,7 +17,7 @@ namespace Ensemble.Jobs.Jobs;
 public sealed partial class BaseMoveJob(
     IStateStore state,
     GitMirror mirror,
-    ProjectFinder finder,
+    ProjectInputs projectInputs,
     IInstallationTokenSource tokens,
     Replans replans,
     AggregatePublisher aggregates,
@@ -94,18 +94,17 @@ public sealed partial class BaseMoveJob(
         var replanned = 0;
         foreach (var run in runs)
         {
-            var snapshot = await finder.SnapshotAsync(repo, run.PlanSha, ct);
-            List<string> inputs = [run.ProjectPath, .. snapshot.ModulesUsedBy(run.ProjectPath)];
-            var planned = await mirror.TreeHashesAsync(repo, run.PlanSha, inputs, ct);
-            var old = before is null ? null : await mirror.TreeHashesAsync(repo, before, inputs, ct);
-            var now = await mirror.TreeHashesAsync(repo, after, inputs, ct);
+            var inputs = await projectInputs.OfAsync(repo, head.Number, head.BaseSha, run.PlanSha, run.ProjectPath, ct);
+            var planned = await mirror.TreeHashesAsync(repo, run.PlanSha, inputs.All, ct);
+            var old = before is null ? null : await mirror.TreeHashesAsync(repo, before, inputs.All, ct);
+            var now = await mirror.TreeHashesAsync(repo, after, inputs.All, ct);
             var stale = BaseMove.StaleInputs(planned, old, now);
             if (stale.Count == 0)
             {
                 continue;
             }
 
-            if (!await replans.RequeueAsync(head, run, BaseMove.Reason(run.ProjectPath, stale, after), ct))
+            if (!await replans.RequeueAsync(head, run, BaseMove.Reason(run.ProjectPath, stale, after, inputs.Files), ct))
             {
                 continue;
             }

@@ -138,8 +138,8 @@ public sealed class PlanExecution(
         var runMasker = masker.With([token]);
         async Task CheckoutAsync()
         {
-            var scope = await inputs.CheckoutPathsAsync(request.Repo, request.Number, request.BaseSha, request.PlanSha, request.ProjectPath, ct);
-            await mirror.CheckoutAsync(request.Repo, request.PlanSha, source, scope, ct);
+            var scope = await inputs.OfAsync(request.Repo, request.Number, request.BaseSha, request.PlanSha, request.ProjectPath, ct);
+            await mirror.CheckoutAsync(request.Repo, request.PlanSha, source, scope.Checkout, ct);
         }
 
         try

@@ -11,30 +11,25 @@ namespace Ensemble.Jobs.Jobs;
 /// </summary>
 public sealed class ProjectInputs(ProjectFinder finder, RepoConfigs configs, GitMirror mirror)
 {
-    /// <summary>The paths to check out for <paramref name="projectPath"/> at <paramref name="sha"/>; <c>null</c> for the whole tree.</summary>
+    /// <summary>The inputs of <paramref name="projectPath"/> at <paramref name="sha"/>.</summary>
     /// <param name="baseSha">The pull request's base (the configuration's default-branch half; see <see cref="RepoConfigs"/>).</param>
-    public async Task<IReadOnlyList<string>?> CheckoutPathsAsync(RepoRef repo, int number, string baseSha, string sha, string projectPath, CancellationToken ct)
+    public async Task<ProjectInputSet> OfAsync(RepoRef repo, int number, string baseSha, string sha, string projectPath, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(repo);
-        var paths = CheckoutScope.Paths(await finder.SnapshotAsync(repo, sha, ct), projectPath);
-        if (paths is null)
-        {
-            return null;
-        }
-
+        var inputs = CheckoutScope.Of(await finder.SnapshotAsync(repo, sha, ct), projectPath);
         var config = await configs.EffectiveAsync(repo, number, baseSha, sha, ct);
         var globs = config.IsValid ? config.FindProject(projectPath)?.WhenModified ?? [] : [];
         if (globs.Count == 0)
         {
-            return paths;
+            return inputs;
         }
 
-        var withExtra = new List<string>(paths);
+        var matches = new List<string>();
         foreach (var root in globs.Select(CheckoutScope.ListingRoot).Distinct(StringComparer.Ordinal))
         {
-            withExtra.AddRange((await mirror.ListFilesAsync(repo, sha, root, ct)).Where(file => globs.Any(g => g.IsMatch(file))));
+            matches.AddRange((await mirror.ListFilesAsync(repo, sha, root, ct)).Where(file => globs.Any(g => g.IsMatch(file))));
         }
 
-        return CheckoutScope.Minimal(withExtra);
+        return inputs.WithFiles(matches);
     }
 }

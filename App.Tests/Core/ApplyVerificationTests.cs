@@ -89,6 +89,18 @@ public sealed class ApplyVerificationTests
     }
 
     [Fact]
+    public void Verify_FileItReadsChangedByTheMerge_RefusedNamingTheFile()
+    {
+        var planned = new Dictionary<string, string?>(Planned, StringComparer.Ordinal) { ["policies/net.json"] = "blob-1" };
+        var merged = new Dictionary<string, string?>(planned, StringComparer.Ordinal) { ["policies/net.json"] = "blob-2" };
+        var evidence = new ApplyEvidence("envs/dev", false, Hash, Hash, Hash, planned, merged) { Files = ["policies/net.json"] };
+
+        var refused = Assert.IsType<ApplyVerdict.Refused>(ApplyVerification.Verify(evidence));
+
+        Assert.Contains("`policies/net.json` (a file it reads)", refused.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Verify_ModuleRemovedByTheMerge_Refused()
     {
         Assert.IsType<ApplyVerdict.Refused>(ApplyVerification.Verify(Evidence(merged: MergedWith("modules/net", null))));

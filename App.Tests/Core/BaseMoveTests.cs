@@ -72,6 +72,14 @@ public sealed class BaseMoveTests
     }
 
     [Fact]
+    public void Reason_FileInputs_NamedAsFilesItReads()
+    {
+        var reason = BaseMove.Reason("envs/dev", ["modules/net", "shared/prod.json"], "0123456789abcdef0123456789abcdef01234567", ["shared/prod.json"]);
+
+        Assert.Contains("`modules/net` (a module it uses), `shared/prod.json` (a file it reads)", reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Reason_NamesTheChangedInputsTheCommitAndWhatToDo()
     {
         var reason = BaseMove.Reason("envs/dev", ["envs/dev", "modules/net"], "0123456789abcdef0123456789abcdef01234567");

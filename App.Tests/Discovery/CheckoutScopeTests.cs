@@ -58,6 +58,35 @@ public class CheckoutScopeTests
     }
 
     [Fact]
+    public void Of_ProjectInsideAModuleItUses_ComparesTheProjectButChecksOutTheModuleOnce()
+    {
+        // An example project that lives in the module it calls (modules/vpc/examples/simple → ../..).
+        var snapshot = Tree(
+            ("modules/vpc/main.tf", "locals {\n  p = file(\"${path.module}/policy.json\")\n}\n"),
+            ("modules/vpc/policy.json", "{}"),
+            ("modules/vpc/examples/simple/main.tf", Backend + "module \"vpc\" {\n  source = \"../..\"\n}\n"));
+
+        var inputs = CheckoutScope.Of(snapshot, "modules/vpc/examples/simple");
+
+        Assert.Equal(["modules/vpc/examples/simple", "modules/vpc", "modules/vpc/policy.json"], inputs.All);
+        Assert.Equal(["modules/vpc"], inputs.Checkout);
+        Assert.Equal("`modules/vpc/policy.json` (a file it reads)", inputs.Describe("modules/vpc/policy.json"));
+        Assert.Equal("`modules/vpc` (a module it uses)", inputs.Describe("modules/vpc"));
+        Assert.Equal("`modules/vpc/examples/simple` (the project)", inputs.Describe("modules/vpc/examples/simple"));
+    }
+
+    [Fact]
+    public void WithFiles_ExtraPathMatches_AreFilesAndCheckedOut()
+    {
+        var snapshot = Tree(("envs/a/main.tf", Backend));
+
+        var inputs = CheckoutScope.Of(snapshot, "envs/a").WithFiles(["shared/b.txt", "shared/a.txt", "shared/a.txt"]);
+
+        Assert.Equal(["envs/a", "shared/a.txt", "shared/b.txt"], inputs.All);
+        Assert.Equal(["envs/a", "shared/a.txt", "shared/b.txt"], inputs.Checkout);
+    }
+
+    [Fact]
     public void Minimal_NestedAndDuplicatePaths_KeepsOnlyOutermost()
     {
         Assert.Equal(["a/b", "a/b-c", "z"], CheckoutScope.Minimal(["z", "a/b/x/y", "a/b", "a/b-c", "a/b/x", "z"]));
