@@ -138,100 +138,86 @@ public sealed partial class ApplyJob(
 
     private async Task ApplyAsync(PullRequestHead head, MergeRecord merge, ProjectRun run, CancellationToken ct)
     {
-        var workspace = Path.Combine(Path.GetFullPath(ensembleOptions.Value.WorkDirectory), "workspaces", $"apply-{run.Id}-{Guid.NewGuid():N}");
-        var source = Path.Combine(workspace, "src");
-        var home = Path.Combine(workspace, "home");
-        var temp = Path.Combine(workspace, "tmp");
-        var output = Path.Combine(workspace, "out");
-        Directory.CreateDirectory(home);
-        Directory.CreateDirectory(temp);
-        Directory.CreateDirectory(output);
+        using var workspace = RunWorkspace.Create(ensembleOptions.Value.WorkDirectory, $"apply-{run.Id}-{Guid.NewGuid():N}");
         var log = new StringBuilder();
-        try
+        // 1. The artifact, hashed as it is downloaded.
+        var planFile = Path.Combine(workspace.Output, "plan.tfplan");
+        var downloaded = await DownloadAsync(ArtifactKeys.For(head.Repo, head.Number, run.ProjectPath, head.HeadSha, ArtifactKeys.PlanFile), planFile, ct);
+
+        // 2. The inputs: the project, every local module it uses and the files they read, at the planned commit and in
+        // the merge commit.
+        var token = await tokens.GetTokenAsync(head.Repo.InstallationId, ct);
+        var runMasker = masker.With([token]);
+        await mirror.FetchAsync(head.Repo, token, [$"refs/heads/{head.BaseRef}", $"refs/pull/{head.Number}/head"], [run.PlanSha, merge.MergeSha], ct);
+        var inputs = await projectInputs.OfAsync(head.Repo, head.Number, head.BaseSha, run.PlanSha, run.ProjectPath, ct);
+        var planned = await mirror.TreeHashesAsync(head.Repo, run.PlanSha, inputs.All, ct);
+        var merged = await mirror.TreeHashesAsync(head.Repo, merge.MergeSha, inputs.All, ct);
+
+        // The approval audit row of this very run says which plan file a person (or an identical plan) approved.
+        var approval = (await state.ListApprovalsAsync(head.Repo, head.Number, ct)).LastOrDefault(a => a.RunId == run.Id);
+        var verdict = ApplyVerification.Verify(new ApplyEvidence(
+            run.ProjectPath, run.Destroy, run.PlanSha256, approval is null ? null : approval.PlanSha256 ?? "", downloaded, planned, merged)
         {
-            // 1. The artifact, hashed as it is downloaded.
-            var planFile = Path.Combine(output, "plan.tfplan");
-            var downloaded = await DownloadAsync(ArtifactKeys.For(head.Repo, head.Number, run.ProjectPath, head.HeadSha, ArtifactKeys.PlanFile), planFile, ct);
-
-            // 2. The inputs: the project, every local module it uses and the files they read, at the planned commit and in
-            // the merge commit.
-            var token = await tokens.GetTokenAsync(head.Repo.InstallationId, ct);
-            var runMasker = masker.With([token]);
-            await mirror.FetchAsync(head.Repo, token, [$"refs/heads/{head.BaseRef}", $"refs/pull/{head.Number}/head"], [run.PlanSha, merge.MergeSha], ct);
-            var inputs = await projectInputs.OfAsync(head.Repo, head.Number, head.BaseSha, run.PlanSha, run.ProjectPath, ct);
-            var planned = await mirror.TreeHashesAsync(head.Repo, run.PlanSha, inputs.All, ct);
-            var merged = await mirror.TreeHashesAsync(head.Repo, merge.MergeSha, inputs.All, ct);
-
-            // The approval audit row of this very run says which plan file a person (or an identical plan) approved.
-            var approval = (await state.ListApprovalsAsync(head.Repo, head.Number, ct)).LastOrDefault(a => a.RunId == run.Id);
-            var verdict = ApplyVerification.Verify(new ApplyEvidence(
-                run.ProjectPath, run.Destroy, run.PlanSha256, approval is null ? null : approval.PlanSha256 ?? "", downloaded, planned, merged)
-            {
-                Files = inputs.Files,
-            });
-            if (verdict is ApplyVerdict.Refused refused)
-            {
-                LogRefused(logger, refused.Reason);
-                await FinishAsync(head, merge, run, ApplyOutcome.Refused, $"Apply refused: {refused.Reason}.", null, ct);
-                return;
-            }
-
-            // 3. terraform init + apply of the saved plan in a fresh checkout of the planned commit: of the same paths the
-            // plan checked out (ProjectInputs is a function of the commit).
-            await mirror.CheckoutAsync(head.Repo, run.PlanSha, source, inputs.Checkout, ct);
-            var projectDir = run.ProjectPath == "." ? source : Path.Combine(source, run.ProjectPath);
-            Directory.CreateDirectory(projectDir);
-            var progress = new Progress(reporter, time, head, merge, run, (await state.GetApplyAsync(run.Id, ct))?.MergeCheckRunId);
-
-            async Task<TerraformResult> Terraform(string phase, IReadOnlyList<string> args, CancellationToken token)
-            {
-                var header = $"$ terraform {string.Join(' ', args)}";
-                RunLog.Append(log, header);
-                progress.Line(header);
-                await progress.PublishAsync(phase, ct);
-                return await terraform.RunAsync(new TerraformInvocation(projectDir, args, home, temp), async line =>
-                {
-                    var masked = runMasker.Mask(line);
-                    RunLog.Append(log, masked);
-                    progress.Line(masked);
-                    await progress.PublishAsync(phase, CancellationToken.None);
-                }, token);
-            }
-
-            // The same per-project lock as plans: an apply never overlaps another run on this project's state.
-            await using var projectLock = await state.LockProjectAsync(head.Repo, run.ProjectPath, ct);
-            var init = await Terraform("Running terraform init", ["init", "-input=false", "-no-color"], ct);
-            if (init.ExitCode != 0)
-            {
-                await StoreLogAsync(head, run, log);
-                await FinishAsync(head, merge, run, ApplyOutcome.Failed, "terraform init failed before anything was applied.", RunLog.Tail(log, 30_000), ct);
-                return;
-            }
-
-            // Once apply starts it is not cancelled: stopping terraform mid-apply leaves the state half-written and locked.
-            var apply = await Terraform("Running terraform apply", ["apply", "-input=false", "-no-color", planFile], CancellationToken.None);
-            await StoreLogAsync(head, run, log);
-            var text = log.ToString();
-            if (apply.ExitCode == 0)
-            {
-                LogApplied(logger);
-                await FinishAsync(head, merge, run, ApplyOutcome.Applied,
-                    $"Applied at {ProjectCheckRuns.Stamp(time.GetUtcNow())} by merge of #{head.Number}" + (run.Summary is { } counts ? $" ({counts})." : "."), RunLog.Tail(log, 30_000), ct);
-            }
-            else if (text.Contains(StaleMarker, StringComparison.Ordinal))
-            {
-                await FinishAsync(head, merge, run, ApplyOutcome.Stale,
-                    "terraform refused the plan: Saved plan is stale — the project's state changed after this plan was made. Nothing was applied.", RunLog.Tail(log, 30_000), ct);
-            }
-            else
-            {
-                await FinishAsync(head, merge, run, ApplyOutcome.Failed,
-                    apply.TimedOut ? "terraform apply timed out." : $"terraform apply failed (exit code {apply.ExitCode}).", RunLog.Tail(log, 30_000), ct);
-            }
+            Files = inputs.Files,
+        });
+        if (verdict is ApplyVerdict.Refused refused)
+        {
+            LogRefused(logger, refused.Reason);
+            await FinishAsync(head, merge, run, ApplyOutcome.Refused, $"Apply refused: {refused.Reason}.", null, ct);
+            return;
         }
-        finally
+
+        // 3. terraform init + apply of the saved plan in a fresh checkout of the planned commit: of the same paths the
+        // plan checked out (ProjectInputs is a function of the commit).
+        await mirror.CheckoutAsync(head.Repo, run.PlanSha, workspace.Source, inputs.Checkout, ct);
+        var projectDir = workspace.ProjectDirectory(run.ProjectPath);
+        Directory.CreateDirectory(projectDir);
+        var progress = new Progress(reporter, time, head, merge, run, (await state.GetApplyAsync(run.Id, ct))?.MergeCheckRunId);
+
+        async Task<TerraformResult> Terraform(string phase, IReadOnlyList<string> args, CancellationToken token)
         {
-            RunLog.TryDelete(workspace);
+            var header = $"$ terraform {string.Join(' ', args)}";
+            RunLog.Append(log, header);
+            progress.Line(header);
+            await progress.PublishAsync(phase, ct);
+            return await terraform.RunAsync(new TerraformInvocation(projectDir, args, workspace.Home, workspace.Temp), async line =>
+            {
+                var masked = runMasker.Mask(line);
+                RunLog.Append(log, masked);
+                progress.Line(masked);
+                await progress.PublishAsync(phase, CancellationToken.None);
+            }, token);
+        }
+
+        // The same per-project lock as plans: an apply never overlaps another run on this project's state.
+        await using var projectLock = await state.LockProjectAsync(head.Repo, run.ProjectPath, ct);
+        var init = await Terraform("Running terraform init", ["init", "-input=false", "-no-color"], ct);
+        if (init.ExitCode != 0)
+        {
+            await StoreLogAsync(head, run, log);
+            await FinishAsync(head, merge, run, ApplyOutcome.Failed, "terraform init failed before anything was applied.", RunLog.Tail(log, 30_000), ct);
+            return;
+        }
+
+        // Once apply starts it is not cancelled: stopping terraform mid-apply leaves the state half-written and locked.
+        var apply = await Terraform("Running terraform apply", ["apply", "-input=false", "-no-color", planFile], CancellationToken.None);
+        await StoreLogAsync(head, run, log);
+        var text = log.ToString();
+        if (apply.ExitCode == 0)
+        {
+            LogApplied(logger);
+            await FinishAsync(head, merge, run, ApplyOutcome.Applied,
+                $"Applied at {ProjectCheckRuns.Stamp(time.GetUtcNow())} by merge of #{head.Number}" + (run.Summary is { } counts ? $" ({counts})." : "."), RunLog.Tail(log, 30_000), ct);
+        }
+        else if (text.Contains(StaleMarker, StringComparison.Ordinal))
+        {
+            await FinishAsync(head, merge, run, ApplyOutcome.Stale,
+                "terraform refused the plan: Saved plan is stale — the project's state changed after this plan was made. Nothing was applied.", RunLog.Tail(log, 30_000), ct);
+        }
+        else
+        {
+            await FinishAsync(head, merge, run, ApplyOutcome.Failed,
+                apply.TimedOut ? "terraform apply timed out." : $"terraform apply failed (exit code {apply.ExitCode}).", RunLog.Tail(log, 30_000), ct);
         }
     }
 

@@ -112,34 +112,13 @@ public sealed class PlanExecution(
 
     public async Task<PlanOutcome> RunAsync(PlanRequest request, IPlanProgress progress, CancellationToken ct)
     {
-        var workspace = Path.Combine(Path.GetFullPath(ensembleOptions.Value.WorkDirectory), "workspaces", request.WorkspaceName);
-        try
-        {
-            return await RunInAsync(workspace, request, progress, ct);
-        }
-        finally
-        {
-            RunLog.TryDelete(workspace);
-        }
-    }
-
-    private async Task<PlanOutcome> RunInAsync(string workspace, PlanRequest request, IPlanProgress progress, CancellationToken ct)
-    {
-        RunLog.TryDelete(workspace);
-        var source = Path.Combine(workspace, "src");
-        var home = Path.Combine(workspace, "home");
-        var temp = Path.Combine(workspace, "tmp");
-        var output = Path.Combine(workspace, "out");
-        Directory.CreateDirectory(home);
-        Directory.CreateDirectory(temp);
-        Directory.CreateDirectory(output);
-
+        using var workspace = RunWorkspace.Create(ensembleOptions.Value.WorkDirectory, request.WorkspaceName);
         var token = await tokens.GetTokenAsync(request.Repo.InstallationId, ct);
         var runMasker = masker.With([token]);
         async Task CheckoutAsync()
         {
             var scope = await inputs.OfAsync(request.Repo, request.Number, request.BaseSha, request.PlanSha, request.ProjectPath, ct);
-            await mirror.CheckoutAsync(request.Repo, request.PlanSha, source, scope.Checkout, ct);
+            await mirror.CheckoutAsync(request.Repo, request.PlanSha, workspace.Source, scope.Checkout, ct);
         }
 
         try
@@ -154,7 +133,7 @@ public sealed class PlanExecution(
             await mirror.FetchAsync(request.Repo, token, request.FetchRefs, [request.PlanSha], ct);
             await CheckoutAsync();
         }
-        var projectDir = request.ProjectPath == "." ? source : Path.Combine(source, request.ProjectPath);
+        var projectDir = workspace.ProjectDirectory(request.ProjectPath);
         if (!Directory.Exists(projectDir))
         {
             return PlanOutcome.Failed("checkout", $"The project directory `{request.ProjectPath}` does not exist at {request.PlanSha[..Math.Min(7, request.PlanSha.Length)]}.");
@@ -180,7 +159,7 @@ public sealed class PlanExecution(
             var header = $"$ terraform {string.Join(' ', args)}";
             RunLog.Append(log, header);
             await progress.PhaseAsync(phase, header, ct);
-            return await terraform.RunAsync(new TerraformInvocation(projectDir, args, home, temp) { Tool = tool }, async line =>
+            return await terraform.RunAsync(new TerraformInvocation(projectDir, args, workspace.Home, workspace.Temp) { Tool = tool }, async line =>
             {
                 if (capture is not null)
                 {
@@ -220,7 +199,7 @@ public sealed class PlanExecution(
             return await FailedWithLog("init");
         }
 
-        var planFile = Path.Combine(output, ArtifactKeys.PlanFile);
+        var planFile = Path.Combine(workspace.Output, ArtifactKeys.PlanFile);
         List<string> planArgs = ["plan", "-input=false", "-no-color", "-detailed-exitcode", $"-out={planFile}"];
         if (request.Destroy)
         {
@@ -234,7 +213,7 @@ public sealed class PlanExecution(
 
         // To a file, not a MemoryStream (which doubles as it grows): uploaded and parsed from there, so the plan's
         // bytes are in memory once, in the parsed plan.
-        var jsonFile = Path.Combine(output, "plan.json");
+        var jsonFile = Path.Combine(workspace.Output, "plan.json");
         TerraformResult show;
         await using (var jsonWriter = new StreamWriter(jsonFile, append: false, new UTF8Encoding(false)) { NewLine = "\n" })
         {

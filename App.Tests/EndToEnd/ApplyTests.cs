@@ -20,14 +20,13 @@ public sealed class ApplyTests(PostgresFixture postgres, S3Fixture s3, ITestOutp
     private const string Approver = "bob";
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(90);
 
-    private readonly string _states = Path.Combine(Path.GetTempPath(), "ensemble-apply-state-" + Guid.NewGuid().ToString("N")[..12]);
+    private readonly OutsideStates _states = new();
     private EnsembleTestApp _app = null!;
 
     public async Task InitializeAsync()
     {
-        Directory.CreateDirectory(_states);
-        // The stand-in keeps its state in a local file outside the workspace, which the sandbox (rightly) does not
-        // let a run write; real projects keep state in a remote backend. These tests are about apply, not isolation.
+        // The stand-in's state lives outside the workspaces (OutsideStates), so the process runner: these tests are
+        // about apply, not isolation.
         _app = await EnsembleTestApp.StartAsync(await postgres.CreateDatabaseAsync(), s3.ServiceUrl, s3.Bucket,
             new Dictionary<string, string?> { ["Terraform:Runner"] = "process" });
         _app.GitHub.Permissions[Approver] = "write";
@@ -36,29 +35,14 @@ public sealed class ApplyTests(PostgresFixture postgres, S3Fixture s3, ITestOutp
     public async Task DisposeAsync()
     {
         await _app.DisposeAsync();
-        try
-        {
-            Directory.Delete(_states, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
+        _states.Dispose();
     }
 
-    private string StateFile(string project) => Path.Combine(_states, project.Replace('/', '_') + ".tfstate");
+    private string StateFile(string project) => _states.File(project);
 
-    /// <summary>A project whose state lives outside every workspace, so the plan's and the apply's workspaces share it.</summary>
-    private string Project(string path, string body) => $$"""
-        terraform {
-          backend "local" {
-            path = "{{StateFile(path)}}"
-          }
-        }
+    private string Project(string path, string body) => _states.Project(path, body);
 
-        {{body}}
-        """;
-
-    private static string Thing(string name) => $"resource \"sim_thing\" \"{name}\" {{\n  name = \"{name}\"\n}}\n";
+    private static string Thing(string name) => OutsideStates.Thing(name);
 
     private sealed record Pr(TestRepository Repo, string Base, string Head)
     {

@@ -11,13 +11,12 @@ namespace Ensemble.Tests.EndToEnd;
 public sealed class DependencyOrderTests(PostgresFixture postgres, S3Fixture s3) : IClassFixture<PostgresFixture>, IClassFixture<S3Fixture>, IAsyncLifetime
 {
     private const int Number = 31;
-    private readonly string _states = Path.Combine(Path.GetTempPath(), "ensemble-order-state-" + Guid.NewGuid().ToString("N")[..12]);
+    private readonly OutsideStates _states = new();
     private EnsembleTestApp _app = null!;
 
     public async Task InitializeAsync()
     {
-        Directory.CreateDirectory(_states);
-        // As in ApplyTests: the stand-in's state lives outside the workspaces (a remote backend's role), so the process runner.
+        // The stand-in's state lives outside the workspaces (OutsideStates), so the process runner.
         _app = await EnsembleTestApp.StartAsync(await postgres.CreateDatabaseAsync(), s3.ServiceUrl, s3.Bucket,
             new Dictionary<string, string?> { ["Terraform:Runner"] = "process" });
         _app.GitHub.Permissions["bob"] = "write";
@@ -26,28 +25,12 @@ public sealed class DependencyOrderTests(PostgresFixture postgres, S3Fixture s3)
     public async Task DisposeAsync()
     {
         await _app.DisposeAsync();
-        try
-        {
-            Directory.Delete(_states, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
+        _states.Dispose();
     }
 
-    private string StateFile(string project) => Path.Combine(_states, project.Replace('/', '_') + ".tfstate");
+    private string StateFile(string project) => _states.File(project);
 
-    private string Project(string path, string resource) => $$"""
-        terraform {
-          backend "local" {
-            path = "{{StateFile(path)}}"
-          }
-        }
-
-        resource "sim_thing" "{{resource}}" {
-          name = "{{resource}}"
-        }
-        """;
+    private string Project(string path, string resource) => _states.Project(path, OutsideStates.Thing(resource));
 
     /// <summary>
     /// main holds <paramref name="config"/> and three projects; the PR adds a resource to each; all approved, then merged.

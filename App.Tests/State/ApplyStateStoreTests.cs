@@ -3,30 +3,17 @@ using Ensemble.Jobs.Core.Approvals;
 using Ensemble.Jobs.State;
 using Ensemble.Tests.Infrastructure;
 
-namespace Ensemble.Tests.EndToEnd;
+namespace Ensemble.Tests.State;
 
 /// <summary>
 /// The apply half of the state store on both dialects: merges recorded once, a run taken for apply at most once
 /// however many workers race, and the outcome recorded with the run's final status.
 /// </summary>
-/// <remarks>Belongs with App.Tests/State once merged; kept here because this branch owns only Apply* test files.</remarks>
-public abstract class ApplyStateStoreContract : IAsyncLifetime
+public abstract class ApplyStateStoreContract : StateStoreContractBase
 {
     private static readonly DateTimeOffset T0 = new(2026, 1, 2, 3, 4, 5, TimeSpan.Zero);
     private static readonly RepoRef Repo = new(1, "octo-org", "infra");
     private static readonly IReadOnlyCollection<RunStatus> StartSources = RunStateMachine.SourcesOf(new RunEvent.ApplyStarted());
-
-    protected SqlStateStore Store { get; private set; } = null!;
-
-    protected abstract Task<SqlStateStore> CreateAsync();
-
-    public async Task InitializeAsync()
-    {
-        Store = await CreateAsync();
-        await Store.MigrateAsync();
-    }
-
-    public async Task DisposeAsync() => await Store.DisposeAsync();
 
     /// <summary>A run approved for plan file hash "h" on a merged head.</summary>
     private async Task<(ProjectRun Run, MergeRecord Merge)> ApprovedAndMergedAsync()
@@ -119,18 +106,9 @@ public sealed class PostgresApplyStateStoreTests(PostgresFixture postgres) : App
 
 public sealed class SqliteApplyStateStoreTests : ApplyStateStoreContract, IDisposable
 {
-    private readonly string _directory = Path.Combine(Path.GetTempPath(), "ensemble-apply-sqlite-" + Guid.NewGuid().ToString("n"));
+    private readonly SqliteStateFile _file = new();
 
-    protected override Task<SqlStateStore> CreateAsync() => Task.FromResult(SqlStateStore.ForSqlite(Path.Combine(_directory, "state.db")));
+    protected override Task<SqlStateStore> CreateAsync() => Task.FromResult(_file.Open());
 
-    public void Dispose()
-    {
-        try
-        {
-            Directory.Delete(_directory, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
+    public void Dispose() => _file.Dispose();
 }

@@ -5,22 +5,10 @@ using Ensemble.Tests.Infrastructure;
 namespace Ensemble.Tests.State;
 
 /// <summary><see cref="IStateStore.ListOpenHeadsAsync"/> on both dialects: what a push to a branch may make stale.</summary>
-public abstract class OpenHeadsStoreContract : IAsyncLifetime
+public abstract class OpenHeadsStoreContract : StateStoreContractBase
 {
     private static readonly DateTimeOffset T0 = new(2026, 1, 2, 3, 4, 5, TimeSpan.Zero);
     private static readonly RepoRef Repo = new(1, "octo-org", "infra");
-
-    protected SqlStateStore Store { get; private set; } = null!;
-
-    protected abstract Task<SqlStateStore> CreateAsync();
-
-    public async Task InitializeAsync()
-    {
-        Store = await CreateAsync();
-        await Store.MigrateAsync();
-    }
-
-    public async Task DisposeAsync() => await Store.DisposeAsync();
 
     private Task<PullRequestHead> HeadAsync(RepoRef repo, int number, char sha, string baseRef) =>
         Store.UpsertHeadAsync(repo, number, new string(sha, 40), new string('0', 40), baseRef, "alice", T0);
@@ -53,18 +41,9 @@ public sealed class PostgresOpenHeadsStoreTests(PostgresFixture postgres) : Open
 
 public sealed class SqliteOpenHeadsStoreTests : OpenHeadsStoreContract, IDisposable
 {
-    private readonly string _directory = Path.Combine(Path.GetTempPath(), "ensemble-openheads-sqlite-" + Guid.NewGuid().ToString("n"));
+    private readonly SqliteStateFile _file = new();
 
-    protected override Task<SqlStateStore> CreateAsync() => Task.FromResult(SqlStateStore.ForSqlite(Path.Combine(_directory, "state.db")));
+    protected override Task<SqlStateStore> CreateAsync() => Task.FromResult(_file.Open());
 
-    public void Dispose()
-    {
-        try
-        {
-            Directory.Delete(_directory, recursive: true);
-        }
-        catch (DirectoryNotFoundException)
-        {
-        }
-    }
+    public void Dispose() => _file.Dispose();
 }

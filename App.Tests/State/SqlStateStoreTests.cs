@@ -5,22 +5,10 @@ using Ensemble.Tests.Infrastructure;
 namespace Ensemble.Tests.State;
 
 /// <summary>The same contract on both dialects: PostgreSQL (real server) and the embedded SQLite file.</summary>
-public abstract class SqlStateStoreContract : IAsyncLifetime
+public abstract class SqlStateStoreContract : StateStoreContractBase
 {
     private static readonly DateTimeOffset T0 = new(2026, 1, 2, 3, 4, 5, TimeSpan.Zero);
     private static readonly RepoRef Repo = new(1, "octo-org", "infra");
-
-    protected SqlStateStore Store { get; private set; } = null!;
-
-    protected abstract Task<SqlStateStore> CreateAsync();
-
-    public async Task InitializeAsync()
-    {
-        Store = await CreateAsync();
-        await Store.MigrateAsync();
-    }
-
-    public async Task DisposeAsync() => await Store.DisposeAsync();
 
     private static Delivery D(string id) => new(id, "pull_request", "opened", 1, "octo-org/infra", "{}", T0, null);
 
@@ -147,17 +135,19 @@ public sealed class PostgresStateStoreTests(PostgresFixture postgres) : SqlState
     }
 }
 
-public sealed class SqliteStateStoreTests : SqlStateStoreContract
+public sealed class SqliteStateStoreTests : SqlStateStoreContract, IDisposable
 {
-    private readonly string _directory = Path.Combine(Path.GetTempPath(), "ensemble-sqlite-" + Guid.NewGuid().ToString("n"));
+    private readonly SqliteStateFile _file = new();
 
-    protected override Task<SqlStateStore> CreateAsync() => Task.FromResult(SqlStateStore.ForSqlite(Path.Combine(_directory, "state.db")));
+    protected override Task<SqlStateStore> CreateAsync() => Task.FromResult(_file.Open());
+
+    public void Dispose() => _file.Dispose();
 
     [Fact]
     public async Task Restart_SameFile_StateKept()
     {
         await Store.RecordDeliveryAsync(new Delivery("kept", "ping", null, null, null, "{}", DateTimeOffset.UnixEpoch, null));
-        await using var reopened = SqlStateStore.ForSqlite(Path.Combine(_directory, "state.db"));
+        await using var reopened = SqlStateStore.ForSqlite(_file.Path);
         await reopened.MigrateAsync();
 
         Assert.NotNull(await reopened.GetDeliveryAsync("kept"));

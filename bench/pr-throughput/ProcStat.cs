@@ -59,21 +59,10 @@ public static class ProcStat
     /// <summary>The parent of a backend is the postmaster.</summary>
     public static int ParentOf(int pid) => int.Parse(Fields(File.ReadAllText($"/proc/{pid}/stat"))[1], CultureInfo.InvariantCulture);
 
-    public static string LoadAverage() =>
-        File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ')[..3]) : "unknown";
+    public static string LoadAverage() => string.Join(' ', BenchMachine.LoadAverages());
 
-    public static string Machine()
-    {
-        var cpu = File.Exists("/proc/cpuinfo")
-            ? File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? "unknown CPU"
-            : "unknown CPU";
-        var memoryKb = File.Exists("/proc/meminfo")
-            ? File.ReadLines("/proc/meminfo").Where(l => l.StartsWith("MemTotal:", StringComparison.Ordinal))
-                .Select(l => long.Parse(l.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture)).FirstOrDefault()
-            : 0;
-        return string.Create(CultureInfo.InvariantCulture,
-            $"{Environment.ProcessorCount} cores ({cpu}), {memoryKb / 1024} MiB RAM, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}");
-    }
+    public static string Machine() => string.Create(CultureInfo.InvariantCulture,
+        $"{Environment.ProcessorCount} cores ({BenchMachine.CpuModel()}), {BenchMachine.MemoryMiB()} MiB RAM, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}");
 
     // After "(comm) " field 0 is the state; utime, stime, cutime, cstime are fields 11–14.
     private static string[] Fields(string stat) => stat[(stat.LastIndexOf(')') + 2)..].Split(' ');

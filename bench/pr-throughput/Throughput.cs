@@ -63,7 +63,7 @@ public static class Throughput
             await File.WriteAllTextAsync(keyPath, rsa.ExportRSAPrivateKeyPem());
         }
 
-        var port = ChildApp.FreeLoopbackPort();
+        var port = ChildProcess.FreeLoopbackPort();
         var environment = new Dictionary<string, string>
         {
             ["GitHub__AppId"] = "1",
@@ -112,7 +112,7 @@ public static class Throughput
         RunResult warmup;
         var runs = new List<RunResult>();
         // The App stops before its work directory is deleted.
-        await using (var app = await ChildApp.StartAsync(appDll, port, environment, Path.Combine(root.FullName, "app.log")))
+        await using (var app = await ChildProcess.StartAsync("app", "dotnet", [appDll], environment, root.FullName, port, TimeSpan.FromSeconds(90), TimeSpan.FromSeconds(35)))
         {
             Log.Line($"App pid {app.Pid} on {app.BaseUri} (runner {options.Runner}), log {app.LogPath}");
             using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
@@ -192,7 +192,7 @@ public static class Throughput
         return head;
     }
 
-    private static async Task<RunResult> MeasureAsync(ChildApp app, HttpClient http, NpgsqlDataSource data, int postmaster, FakeGitHub github, TestRepository repo,
+    private static async Task<RunResult> MeasureAsync(ChildProcess app, HttpClient http, NpgsqlDataSource data, int postmaster, FakeGitHub github, TestRepository repo,
         string @base, string head, int number, int projects, int run)
     {
         // What the App burns doing nothing (Hangfire polling, heartbeats, the outbox timer), to tell it from the work.
@@ -350,20 +350,4 @@ public static class Throughput
 
     public static string Summary(RunResult r) => string.Create(CultureInfo.InvariantCulture,
         $"{r.Projects} projects: all completed at {r.Timeline.AllCompletedMs / 1000:0.00} s (aggregate {r.Timeline.AggregateMs / 1000:0.00} s); CPU s app {r.Cpu.App:0.00} children {r.Cpu.Children:0.00} postgres {r.Cpu.Postgres:0.00} harness {r.Cpu.Harness:0.00}; {r.GitHubRequests} GitHub requests; {string.Join(", ", r.Conclusions.Select(kv => $"{kv.Value} {kv.Key}"))}");
-}
-
-public static class Databases
-{
-    public static async Task<string> CreateAsync(string adminConnectionString, string database)
-    {
-        await using (var admin = NpgsqlDataSource.Create(adminConnectionString))
-        {
-            await using var drop = admin.CreateCommand($"DROP DATABASE IF EXISTS {database} WITH (FORCE)");
-            await drop.ExecuteNonQueryAsync();
-            await using var create = admin.CreateCommand($"CREATE DATABASE {database}");
-            await create.ExecuteNonQueryAsync();
-        }
-
-        return new NpgsqlConnectionStringBuilder(adminConnectionString) { Database = database }.ConnectionString;
-    }
 }

@@ -38,7 +38,7 @@ public static class Harness
         foreach (var role in options.Roles)
         {
             var database = $"webhook_load_{role}";
-            var connectionString = await CreateDatabaseAsync(options.Postgres, database);
+            var connectionString = await Databases.CreateAsync(options.Postgres, database);
             var environment = AppEnvironment(work.FullName, role, secret, connectionString);
             foreach (var (key, value) in options.AppEnvironment)
             {
@@ -174,32 +174,10 @@ public static class Harness
         };
     }
 
-    private static async Task<string> CreateDatabaseAsync(string adminConnectionString, string database)
-    {
-        await using (var admin = NpgsqlDataSource.Create(adminConnectionString))
-        {
-            await using var drop = admin.CreateCommand($"DROP DATABASE IF EXISTS {database} WITH (FORCE)");
-            await drop.ExecuteNonQueryAsync();
-            await using var create = admin.CreateCommand($"CREATE DATABASE {database}");
-            await create.ExecuteNonQueryAsync();
-        }
-        return new NpgsqlConnectionStringBuilder(adminConnectionString) { Database = database }.ConnectionString;
-    }
+    private static string LoadAverage() => BenchMachine.LoadAverages()[0];
 
-    private static string LoadAverage() =>
-        File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "unknown";
-
-    private static Machine DescribeMachine()
-    {
-        var cpu = File.Exists("/proc/cpuinfo")
-            ? File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? "unknown CPU"
-            : "unknown CPU";
-        var memoryKb = File.Exists("/proc/meminfo")
-            ? File.ReadLines("/proc/meminfo").Where(l => l.StartsWith("MemTotal:", StringComparison.Ordinal))
-                .Select(l => long.Parse(l.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture)).FirstOrDefault()
-            : 0;
-        return new Machine(Environment.ProcessorCount, cpu, memoryKb / 1024, RuntimeInformation.OSDescription, Environment.Version.ToString());
-    }
+    private static Machine DescribeMachine() =>
+        new(Environment.ProcessorCount, BenchMachine.CpuModel(), BenchMachine.MemoryMiB(), RuntimeInformation.OSDescription, Environment.Version.ToString());
 
     private static string Summary(PhaseResult p) => string.Create(CultureInfo.InvariantCulture,
         $"  {p.Target} {p.Load}: {p.Accepted}/{p.Sent} 2xx, {p.AchievedPerSecond:0}/s, p50 {p.Latency.P50:0.0} p99 {p.Latency.P99:0.0} max {p.Latency.Max:0.0} ms, CPU s target {p.Cpu.TargetSeconds:0.0} pg {p.Cpu.PostgresSeconds:0.0} harness {p.Cpu.HarnessSeconds:0.0}");
