@@ -188,12 +188,14 @@ public sealed class ProjectLockTests(PostgresFixture postgres) : IClassFixture<P
         await using var dying = SqlStateStore.ForPostgres(connection);
         _ = await dying.LockProjectAsync(Repo, "envs/prod");
 
-        // A worker killed mid-run: the server ends its session without an unlock.
+        // A worker killed mid-run: the server ends its session without an unlock. Only in this test's database:
+        // pg_locks is cluster-wide, and tests running in parallel hold advisory locks of their own (migrations).
         await using (var admin = new Npgsql.NpgsqlConnection(connection))
         {
             await admin.OpenAsync();
             await using var kill = new Npgsql.NpgsqlCommand(
-                "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND pid <> pg_backend_pid();", admin);
+                "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND pid <> pg_backend_pid() " +
+                "AND database = (SELECT oid FROM pg_database WHERE datname = current_database());", admin);
             await kill.ExecuteNonQueryAsync();
         }
 
