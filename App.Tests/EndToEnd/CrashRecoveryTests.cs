@@ -54,7 +54,8 @@ public sealed class CrashRecoveryTests(PostgresFixture postgres, S3Fixture s3) :
                 await _app.SendWebhookAsync("pull_request", EnsembleTestApp.PullRequestPayload("opened", repo, cycle, @base, head));
 
                 // Mid-plan: every project's plan job has started (state says planning) and had a moment to reach terraform
-                // (the stand-in then sleeps 12 s, wide enough for all three to be planning at once on a busy machine).
+                // (the stand-in then sleeps 20 s, wide enough for all three to be planning at once on a busy machine: a 12 s
+                // window once timed out in a full-suite run, one plan starting only after another had finished).
                 // A plan reports no progress in its first 5 s, so state, not the check run, tells when they run.
                 await WaitUntilAllPlanningAsync(repo, cycle, $"cycle {cycle}: every plan running\n{worker.Output}");
                 await Task.Delay(1500);
@@ -152,7 +153,7 @@ public sealed class CrashRecoveryTests(PostgresFixture postgres, S3Fixture s3) :
         foreach (var project in Projects)
         {
             var name = project.Replace("envs/", "", StringComparison.Ordinal);
-            repo.Write($"{project}/main.tf", Scenarios.Project(name, "resource \"sim_slow\" \"wait\" {\n  seconds = 12\n}\n"));
+            repo.Write($"{project}/main.tf", Scenarios.Project(name, "resource \"sim_slow\" \"wait\" {\n  seconds = 20\n}\n"));
         }
 
         var head = repo.Commit("slow plans");
