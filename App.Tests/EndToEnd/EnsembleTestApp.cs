@@ -8,6 +8,8 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Hangfire;
 
 namespace Ensemble.Tests.EndToEnd;
 
@@ -74,6 +76,8 @@ public sealed class EnsembleTestApp : IAsyncDisposable
             ["Dashboard:Password"] = "dashboard-test-password",
             ["Logging:LogLevel:Default"] = "Warning",
             ["Logging:LogLevel:Hangfire"] = "Warning",
+            // The recent-log provider filters by itself (Ensemble's lines at Information, others at Warning).
+            [$"Logging:{typeof(RecentLog).FullName}:LogLevel:Default"] = "Information",
             ["urls"] = $"http://127.0.0.1:{port}",
             ["Ensemble:PublicUrl"] = $"http://127.0.0.1:{port}/",
         };
@@ -83,6 +87,9 @@ public sealed class EnsembleTestApp : IAsyncDisposable
         }
 
         var app = await EnsembleApp.BuildAsync([], configuration => configuration.AddInMemoryCollection(settings));
+        var log = new RecentLog();
+        app.Services.GetRequiredService<ILoggerFactory>().AddProvider(log);
+        github.Diagnostics = () => Diagnose(app.Services, log);
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         return new EnsembleTestApp(app, github, work, reposRoot, new Uri(address));
@@ -207,6 +214,52 @@ public sealed class EnsembleTestApp : IAsyncDisposable
         catch (IOException)
         {
         }
+    }
+
+    /// <summary>What the host was doing: its Hangfire jobs that are not done yet, recent failures, and its last log lines.</summary>
+    private static string Diagnose(IServiceProvider services, RecentLog log)
+    {
+        var text = new StringBuilder();
+        try
+        {
+            var monitor = services.GetRequiredService<JobStorage>().GetMonitoringApi();
+            static string Name(Hangfire.Common.Job? job) => job is null ? "?" : $"{job.Type.Name}.{job.Method.Name}({string.Join(", ", job.Args)})";
+            text.AppendLine("Hangfire jobs:");
+            foreach (var (id, job) in monitor.ProcessingJobs(0, 50))
+            {
+                text.AppendLine($"  processing {id} {Name(job.Job)} since {job.StartedAt:HH:mm:ss.fff} on {job.ServerId}");
+            }
+            foreach (var queue in monitor.Queues())
+            {
+                foreach (var (id, job) in monitor.EnqueuedJobs(queue.Name, 0, 50))
+                {
+                    text.AppendLine($"  enqueued {id} {Name(job.Job)} at {job.EnqueuedAt:HH:mm:ss.fff} ({job.State})");
+                }
+            }
+            foreach (var (id, job) in monitor.ScheduledJobs(0, 50))
+            {
+                text.AppendLine($"  scheduled {id} {Name(job.Job)} for {job.EnqueueAt:HH:mm:ss.fff}");
+            }
+            foreach (var (id, job) in monitor.FailedJobs(0, 20))
+            {
+                text.AppendLine($"  failed {id} {Name(job.Job)} at {job.FailedAt:HH:mm:ss.fff}: {job.ExceptionType}: {job.ExceptionMessage}");
+            }
+            foreach (var server in monitor.Servers())
+            {
+                text.AppendLine($"  server {server.Name}: {server.WorkersCount} workers, heartbeat {server.Heartbeat:HH:mm:ss.fff}");
+            }
+        }
+        catch (Exception e)
+        {
+            text.AppendLine($"Hangfire jobs unavailable: {e.GetType().Name}: {e.Message}");
+        }
+
+        text.AppendLine($"Now {DateTime.UtcNow:HH:mm:ss.fff}; last log lines:");
+        foreach (var line in log.Lines.TakeLast(80))
+        {
+            text.Append("  ").AppendLine(line);
+        }
+        return text.ToString();
     }
 
     public static HttpStatusCode Status(HttpResponseMessage response) => response.StatusCode;

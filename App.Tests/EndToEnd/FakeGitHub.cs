@@ -166,6 +166,9 @@ public sealed partial class FakeGitHub : IDisposable
         BodyData = new BodyData { DetectedBodyType = BodyType.String, BodyAsString = body.ToJsonString() },
     };
 
+    /// <summary>What the host behind this GitHub was doing, appended to a timeout's message (set by the test host).</summary>
+    public Func<string>? Diagnostics { get; set; }
+
     /// <summary>Waits until <paramref name="condition"/> holds, polling; fails with what GitHub shows when time runs out.</summary>
     public async Task WaitUntilAsync(Func<FakeGitHub, bool> condition, TimeSpan timeout, string what)
     {
@@ -181,7 +184,8 @@ public sealed partial class FakeGitHub : IDisposable
 
         Assert.Fail($"Timed out after {timeout.TotalSeconds} s waiting for {what}. Check runs:\n" +
             string.Join("\n", CheckRuns.Select(c => $"  #{c.Id} '{c.Name}' {c.HeadSha[..7]} {c.Status}/{c.Conclusion}: {c.Title}")) +
-            (Unexpected.Count > 0 ? "\nUnexpected requests:\n  " + string.Join("\n  ", Unexpected) : ""));
+            (Unexpected.Count > 0 ? "\nUnexpected requests:\n  " + string.Join("\n  ", Unexpected) : "") +
+            (Diagnostics is { } diagnose ? "\n" + diagnose() : ""));
     }
 
     public void Dispose()
