@@ -254,12 +254,49 @@ public sealed class EnsembleTestApp : IAsyncDisposable
             text.AppendLine($"Hangfire jobs unavailable: {e.GetType().Name}: {e.Message}");
         }
 
+        ThreadPool.GetAvailableThreads(out var workers, out _);
+        ThreadPool.GetMaxThreads(out var maxWorkers, out _);
+        text.AppendLine($"Thread pool: {ThreadPool.ThreadCount} threads ({maxWorkers - workers} busy), {ThreadPool.PendingWorkItemCount} work items waiting.");
+        text.AppendLine("Child processes of the test host:");
+        foreach (var child in ChildProcesses(Environment.ProcessId))
+        {
+            text.Append("  ").AppendLine(child);
+        }
         text.AppendLine($"Now {DateTime.UtcNow:HH:mm:ss.fff}; last log lines:");
         foreach (var line in log.Lines.TakeLast(80))
         {
             text.Append("  ").AppendLine(line);
         }
         return text.ToString();
+    }
+
+    /// <summary>Processes whose parent is <paramref name="parent"/> (Linux /proc): a hung git or terraform shows here.</summary>
+    private static IEnumerable<string> ChildProcesses(int parent)
+    {
+        var found = new List<string>();
+        try
+        {
+            foreach (var dir in Directory.EnumerateDirectories("/proc"))
+            {
+                try
+                {
+                    var stat = File.ReadAllText(Path.Combine(dir, "stat"));
+                    var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                    if (fields[1] == parent.ToString(System.Globalization.CultureInfo.InvariantCulture))
+                    {
+                        var command = File.ReadAllText(Path.Combine(dir, "cmdline")).Replace('\0', ' ').Trim();
+                        found.Add($"{Path.GetFileName(dir)} [{fields[0]}] {(command.Length > 200 ? command[..200] + "…" : command)}");
+                    }
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException or IndexOutOfRangeException)
+                {
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+        }
+        return found;
     }
 
     public static HttpStatusCode Status(HttpResponseMessage response) => response.StatusCode;
