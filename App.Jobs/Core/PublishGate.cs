@@ -40,6 +40,13 @@ public static class PublishGate
         return interim && last.Interim && now - last.PublishedAt < interval ? PublishDecision.Defer : PublishDecision.Publish;
     }
 
+    /// <summary>
+    /// Whether any interim view would be deferred now, whatever it shows: the last one sent was interim and is younger
+    /// than the interval. Lets a caller who knows its next view is interim skip rendering it.
+    /// </summary>
+    public static bool DefersAnyInterim(PublishedMemo? last, DateTimeOffset now, TimeSpan interval) =>
+        last is { Interim: true } && now - last.PublishedAt < interval;
+
     /// <summary>When a deferred view should be sent: one interval after the last publish.</summary>
     public static DateTimeOffset DueAt(PublishedMemo last, TimeSpan interval) => last.PublishedAt + interval;
 

@@ -23,6 +23,11 @@ public sealed class AggregatePublisher(
     /// </summary>
     public async Task PublishAsync(long headId, CancellationToken cancellationToken)
     {
+        if (await DeferredWhilePlanningAsync(headId, cancellationToken))
+        {
+            return;
+        }
+
         await using var headLock = await state.LockHeadAsync(headId, cancellationToken);
         var head = await state.GetHeadAsync(headId, cancellationToken)
             ?? throw new InvalidOperationException($"Pull-request head {headId} is not in the state store.");
@@ -71,6 +76,22 @@ public sealed class AggregatePublisher(
             await checks.UpdateCheckRunAsync(head.Repo, id, request with { StartedAt = null }, cancellationToken);
             await memos.SentAsync(Target(id), digest, result.IsInterim, cancellationToken);
         }
+    }
+
+    /// <summary>
+    /// While plans are under way the aggregate is interim, and one shown less than an interval ago stays (a catch-up
+    /// is scheduled): known from two small reads, without listing every run and rendering the table. Otherwise each
+    /// finished plan of an n-project pull request would read and render all n runs only for the gate to drop the
+    /// result (n² work: 2 × 10⁶ rows for 1,000 projects). Outside the head's lock, as it publishes nothing; the last
+    /// plan to finish always sees none under way (its own change is committed first) and publishes the final view.
+    /// </summary>
+    private async Task<bool> DeferredWhilePlanningAsync(long headId, CancellationToken ct)
+    {
+        var head = await state.GetHeadAsync(headId, ct);
+        return head is { AggregateCheckRunId: { } id, Status: HeadStatus.Discovered or HeadStatus.Closed }
+            && await state.HasPlansUnderWayAsync(headId, ct)
+            && await memos.DefersInterimAsync(Target(id),
+                delay => jobs.Schedule<AggregatePublisher>(p => p.PublishAsync(headId, CancellationToken.None), delay), ct);
     }
 
     private static string Target(long checkRunId) => $"check-run:{checkRunId}";

@@ -19,14 +19,36 @@ public sealed class PublishMemos(IStateStore state, TimeProvider time)
             case PublishDecision.Skip:
                 return false;
             case PublishDecision.Defer:
-                var due = PublishGate.DueAt(last!, PlanJob.ProgressInterval);
-                if (await state.TryScheduleFlushAsync(target, due, now, ct))
-                {
-                    scheduleCatchUp(due - now);
-                }
+                await ScheduleCatchUpAsync(target, last!, now, scheduleCatchUp, ct);
                 return false;
             default:
                 return true;
+        }
+    }
+
+    /// <summary>
+    /// For a caller whose next view is interim, before it renders one: true (with a catch-up scheduled) when
+    /// <see cref="ShouldSendAsync"/> would defer any interim view now, so the view need not be rendered at all.
+    /// </summary>
+    public async Task<bool> DefersInterimAsync(string target, Action<TimeSpan> scheduleCatchUp, CancellationToken ct)
+    {
+        var now = time.GetUtcNow();
+        var last = await state.GetPublishedAsync(target, ct);
+        if (!PublishGate.DefersAnyInterim(last, now, PlanJob.ProgressInterval))
+        {
+            return false;
+        }
+
+        await ScheduleCatchUpAsync(target, last!, now, scheduleCatchUp, ct);
+        return true;
+    }
+
+    private async Task ScheduleCatchUpAsync(string target, PublishedMemo last, DateTimeOffset now, Action<TimeSpan> scheduleCatchUp, CancellationToken ct)
+    {
+        var due = PublishGate.DueAt(last, PlanJob.ProgressInterval);
+        if (await state.TryScheduleFlushAsync(target, due, now, ct))
+        {
+            scheduleCatchUp(due - now);
         }
     }
 

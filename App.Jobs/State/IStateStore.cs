@@ -60,6 +60,9 @@ public interface IStateStore
 
     Task<IReadOnlyList<ProjectRun>> ListRunsAsync(long headId, CancellationToken cancellationToken = default);
 
+    /// <summary>Whether a run of the head is still queued or planning (its aggregate is then interim).</summary>
+    Task<bool> HasPlansUnderWayAsync(long headId, CancellationToken cancellationToken = default);
+
     /// <summary>Runs in a non-final state (queued, planning), re-enqueued at start when jobs live in memory.</summary>
     Task<IReadOnlyList<ProjectRun>> ListUnfinishedRunsAsync(CancellationToken cancellationToken = default);
 

@@ -49,4 +49,15 @@ public sealed class PublishGateTests
         Assert.NotEqual(PublishGate.Digest("ab", ""), PublishGate.Digest("a", "b"));
         Assert.NotEqual(PublishGate.Digest("a", null), PublishGate.Digest("a", ""));
     }
+
+    [Theory]
+    [InlineData(true, 1, true)]    // interim shown a second ago: any interim view waits
+    [InlineData(true, 5, false)]   // the interval has passed
+    [InlineData(false, 1, false)]  // a final view is showing: the next interim one goes out at once
+    public void DefersAnyInterim_OnlyWithinTheIntervalOfAnInterimView(bool lastInterim, int secondsLater, bool defers) =>
+        Assert.Equal(defers, PublishGate.DefersAnyInterim(Last("a", lastInterim), T0.AddSeconds(secondsLater), Interval));
+
+    [Fact]
+    public void DefersAnyInterim_NothingShownYet_False() =>
+        Assert.False(PublishGate.DefersAnyInterim(null, T0, Interval));
 }
