@@ -15,25 +15,37 @@ public sealed class SqlStateStore : IStateStore, IAsyncDisposable
 {
     private readonly Dialect _dialect;
     private readonly NpgsqlDataSource? _postgres;
+    private readonly NpgsqlDataSource? _lockConnections;
     private readonly string? _sqliteConnectionString;
 
     private enum Dialect { Postgres, Sqlite }
 
-    private SqlStateStore(Dialect dialect, NpgsqlDataSource? postgres, string? sqlite)
+    private SqlStateStore(Dialect dialect, NpgsqlDataSource? postgres, NpgsqlDataSource? lockConnections, string? sqlite)
     {
         _dialect = dialect;
         _postgres = postgres;
+        _lockConnections = lockConnections;
         _sqliteConnectionString = sqlite;
     }
 
-    public static SqlStateStore ForPostgres(string connectionString) =>
-        new(Dialect.Postgres, NpgsqlDataSource.Create(connectionString), null);
+    /// <summary>
+    /// Statements leave no session state behind (no SET, no temporary tables, transaction-scoped locks only), so their
+    /// pooled connections skip Npgsql's reset on reuse (<c>DISCARD ALL</c>: a third of the statements a plan sent).
+    /// Session advisory locks do leave state: they get a pool of their own that keeps the reset, so a lock whose unlock
+    /// failed still dies when its connection is reused.
+    /// </summary>
+    public static SqlStateStore ForPostgres(string connectionString)
+    {
+        var statements = new NpgsqlConnectionStringBuilder(connectionString) { NoResetOnClose = true };
+        var locks = new NpgsqlConnectionStringBuilder(connectionString) { NoResetOnClose = false };
+        return new(Dialect.Postgres, NpgsqlDataSource.Create(statements.ConnectionString), NpgsqlDataSource.Create(locks.ConnectionString), null);
+    }
 
     public static SqlStateStore ForSqlite(string databaseFile)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(databaseFile))!);
         var builder = new SqliteConnectionStringBuilder { DataSource = databaseFile, DefaultTimeout = 30, Pooling = true };
-        return new(Dialect.Sqlite, null, builder.ToString());
+        return new(Dialect.Sqlite, null, null, builder.ToString());
     }
 
     public bool IsEmbedded => _dialect == Dialect.Sqlite;
@@ -474,6 +486,10 @@ public sealed class SqlStateStore : IStateStore, IAsyncDisposable
     public async Task<IReadOnlyList<ProjectRun>> ListRunsAsync(long headId, CancellationToken cancellationToken = default) =>
         await QueryAsync($"SELECT {RunColumns} FROM project_runs WHERE head_id = @head ORDER BY project_path;", MapRun, cancellationToken, ("@head", headId));
 
+    public async Task<bool> HasPlansUnderWayAsync(long headId, CancellationToken cancellationToken = default) =>
+        (await QueryAsync("SELECT 1 FROM project_runs WHERE head_id = @head AND status IN ('queued', 'planning') LIMIT 1;",
+            _ => true, cancellationToken, ("@head", headId))).Count > 0;
+
     public async Task<IReadOnlyList<ProjectRun>> ListUnfinishedRunsAsync(CancellationToken cancellationToken = default) =>
         await QueryAsync($"SELECT {RunColumns} FROM project_runs WHERE status IN ('queued', 'planning') ORDER BY id;", MapRun, cancellationToken);
 
@@ -594,7 +610,7 @@ public sealed class SqlStateStore : IStateStore, IAsyncDisposable
 
     private async Task<IAsyncDisposable> LockAsync(int space, int key, CancellationToken cancellationToken)
     {
-        if (_postgres is null)
+        if (_lockConnections is null)
         {
             // The embedded store serves exactly one process, so an in-process lock is the whole truth.
             var semaphore = _keyedLocks.GetOrAdd((space, key), _ => new SemaphoreSlim(1, 1));
@@ -603,7 +619,7 @@ public sealed class SqlStateStore : IStateStore, IAsyncDisposable
         }
 
         // A session advisory lock dies with its connection, so a killed worker never leaves a head locked.
-        var connection = await _postgres.OpenConnectionAsync(cancellationToken);
+        var connection = await _lockConnections.OpenConnectionAsync(cancellationToken);
         try
         {
             await using var command = Command(connection, "SELECT pg_advisory_lock(@k1, @k2);", ("@k1", space), ("@k2", key));
@@ -642,6 +658,11 @@ public sealed class SqlStateStore : IStateStore, IAsyncDisposable
         if (_postgres is not null)
         {
             await _postgres.DisposeAsync();
+        }
+
+        if (_lockConnections is not null)
+        {
+            await _lockConnections.DisposeAsync();
         }
     }
 
