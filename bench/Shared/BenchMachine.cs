@@ -7,6 +7,18 @@ namespace Ensemble.Bench;
 public static class BenchMachine
 {
     /// <summary>The 1-, 5- and 15-minute load averages; "unknown" off Linux.</summary>
+    /// <summary>
+    /// CPU seconds the whole machine spent busy so far (/proc/stat: every process, exited or orphaned, and the kernel;
+    /// not idle or iowait). The difference over an interval on a quiet machine is the honest total a workload cost,
+    /// including processes no parent accounts for (bubblewrap's sandbox init is reparented to PID 1 when it exits).
+    /// </summary>
+    public static double BusyCpuSeconds()
+    {
+        var fields = File.ReadLines("/proc/stat").First().Split(' ', StringSplitOptions.RemoveEmptyEntries)[1..]
+            .Select(f => long.Parse(f, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        return (fields.Sum() - fields[3] - fields[4]) / 100.0; // USER_HZ; idle and iowait are fields 4 and 5
+    }
+
     public static IReadOnlyList<string> LoadAverages() =>
         File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[..3] : ["unknown", "unknown", "unknown"];
 

@@ -21,7 +21,8 @@ public static class Throughput
 
     public sealed record Timeline(double AckMs, double FirstCheckRunMs, double AllCheckRunsMs, double FirstCompletedMs, double HalfCompletedMs, double AllCompletedMs, double AggregateMs);
 
-    public sealed record Cpu(double App, double Children, double Postgres, double Harness);
+    /// <param name="Machine">Everything the machine was busy with over the run (see <see cref="BenchMachine.BusyCpuSeconds"/>).</param>
+    public sealed record Cpu(double App, double Children, double Postgres, double Harness, double Machine);
 
     public sealed record JobStat(string Job, int Count, double LatencyP50, double LatencyP95, double LatencyMax, double DurationP50, double DurationP95, double DurationSum);
 
@@ -214,6 +215,7 @@ public static class Throughput
         var appBefore = ProcStat.Process(app.Pid);
         var postgresBefore = ProcStat.Postgres(postmaster);
         var harnessBefore = ProcStat.Self();
+        var machineBefore = BenchMachine.BusyCpuSeconds();
         var start = Stopwatch.GetTimestamp();
         using (var response = await http.SendAsync(request))
         {
@@ -253,7 +255,8 @@ public static class Throughput
         }
 
         var appAfter = ProcStat.Process(app.Pid);
-        var cpu = new Cpu(appAfter.Own - appBefore.Own, appAfter.Children - appBefore.Children, ProcStat.Postgres(postmaster) - postgresBefore, ProcStat.Self() - harnessBefore);
+        var cpu = new Cpu(appAfter.Own - appBefore.Own, appAfter.Children - appBefore.Children, ProcStat.Postgres(postmaster) - postgresBefore, ProcStat.Self() - harnessBefore,
+            BenchMachine.BusyCpuSeconds() - machineBefore);
         var conclusions = github.CheckRuns.Where(c => c.HeadSha == head && c.Name.StartsWith("ensemble: ", StringComparison.Ordinal))
             .GroupBy(c => c.Name).Select(g => g.Last().Conclusion ?? "none").GroupBy(c => c).ToDictionary(g => g.Key, g => g.Count());
         // Jobs finish their bookkeeping (state change to Succeeded) a moment after their last GitHub call.
@@ -349,5 +352,5 @@ public static class Throughput
     }
 
     public static string Summary(RunResult r) => string.Create(CultureInfo.InvariantCulture,
-        $"{r.Projects} projects: all completed at {r.Timeline.AllCompletedMs / 1000:0.00} s (aggregate {r.Timeline.AggregateMs / 1000:0.00} s); CPU s app {r.Cpu.App:0.00} children {r.Cpu.Children:0.00} postgres {r.Cpu.Postgres:0.00} harness {r.Cpu.Harness:0.00}; {r.GitHubRequests} GitHub requests; {string.Join(", ", r.Conclusions.Select(kv => $"{kv.Value} {kv.Key}"))}");
+        $"{r.Projects} projects: all completed at {r.Timeline.AllCompletedMs / 1000:0.00} s (aggregate {r.Timeline.AggregateMs / 1000:0.00} s); CPU s app {r.Cpu.App:0.00} children {r.Cpu.Children:0.00} postgres {r.Cpu.Postgres:0.00} harness {r.Cpu.Harness:0.00} machine {r.Cpu.Machine:0.00}; {r.GitHubRequests} GitHub requests; {string.Join(", ", r.Conclusions.Select(kv => $"{kv.Value} {kv.Key}"))}");
 }
