@@ -21,7 +21,6 @@ public sealed class GitMirror
     private const int RenameLimit = 20_000;
 
     private readonly string _mirrorsRoot;
-    private readonly string _scratchRoot;
     private readonly string _discoveryRoot;
     private readonly string _gitUrl;
     private readonly ILogger<GitMirror> _logger;
@@ -37,7 +36,6 @@ public sealed class GitMirror
 
         var workDirectory = Path.GetFullPath(options.WorkDirectory);
         _mirrorsRoot = Path.Combine(workDirectory, "mirrors");
-        _scratchRoot = Path.Combine(workDirectory, "tmp");
         _discoveryRoot = Path.Combine(workDirectory, "discovery");
         _gitUrl = NormalizeGitUrl(options.GitUrl);
         _logger = logger;
@@ -403,7 +401,7 @@ public sealed class GitMirror
         ArgumentException.ThrowIfNullOrWhiteSpace(destination);
         var mirror = ExistingMirror(repo);
         var commit = GitNames.Revision(sha, nameof(sha));
-        // Literal pathspecs (no glob or magic in a path a pull request chose), NUL-separated on standard input.
+        // Literal paths, compared with tree entries: no glob or pathspec magic in a path a pull request chose.
         var pathspecs = paths?.Select(GitNames.RepoPath).ToList();
         if (pathspecs is not null && pathspecs.Exists(p => p.Length == 0))
         {
@@ -416,38 +414,28 @@ public sealed class GitMirror
         }
 
         Directory.CreateDirectory(target);
-        Directory.CreateDirectory(_scratchRoot);
-        var index = Path.Combine(_scratchRoot, $"index-{Guid.NewGuid():N}");
-        var environment = new Dictionary<string, string> { ["GIT_INDEX_FILE"] = index, ["GIT_WORK_TREE"] = target };
+        var checkout = new TreeCheckout(target, pathspecs);
+        checkout.Start(commit);
+        var command = new GitCommand(["cat-file", "--batch"]) { GitDirectory = mirror };
         try
         {
-            // The whole tree into the private index, or only the entries under the paths (`git reset` skips a pathspec
-            // that matches nothing, where `checkout` and `read-tree` would fail).
-            await GitProcess.RunCheckedAsync(
-                pathspecs is null
-                    ? new GitCommand(["read-tree", $"{commit}^{{tree}}"]) { GitDirectory = mirror, Environment = environment, WorkingDirectory = target }
-                    : new GitCommand(["reset", "-q", "--pathspec-from-file=-", "--pathspec-file-nul", commit])
-                    {
-                        GitDirectory = mirror,
-                        Environment = environment,
-                        WorkingDirectory = target,
-                        StandardInput = Encoding.UTF8.GetBytes(string.Concat(pathspecs.Select(p => ":(literal)" + p + "\0"))),
-                    },
-                ct).ConfigureAwait(false);
-            await GitProcess.RunCheckedAsync(
-                new GitCommand(["checkout-index", "--all", "--force"]) { GitDirectory = mirror, Environment = environment, WorkingDirectory = target },
-                ct).ConfigureAwait(false);
+            var (exitCode, stderr) = await GitProcess.RunStreamingAsync(
+                command, checkout.WriteRequestsAsync, (stdout, token) => Task.Run(() => checkout.ReadAnswers(stdout), token), ct).ConfigureAwait(false);
+            if (exitCode != 0)
+            {
+                throw GitProcess.Failure(command, exitCode, stderr);
+            }
+            if (checkout.CommitMissing)
+            {
+                // A GitException, as git's own "not a valid object name": the caller fetches and tries again.
+                throw new GitException($"Commit {commit} is not in the mirror of {repo.FullName}.");
+            }
         }
         catch
         {
             // Never leave a half-written tree that a retry or a plan could mistake for the commit.
             EmptyDirectory(target);
             throw;
-        }
-        finally
-        {
-            File.Delete(index);
-            File.Delete(index + ".lock");
         }
 
         GitLog.CheckedOut(_logger, repo.FullName, commit, target);

@@ -264,7 +264,8 @@ internal static class GitOutput
     /// to <paramref name="onContent"/> as soon as it is read (on the calling thread), straight from the read buffer:
     /// no array or id string per object.
     /// </summary>
-    public static void ReadBatch(Stream output, int? count, GitBlobHandler onContent, ICollection<string> missing)
+    /// <param name="onMissing">Called for each missing object, after it is added to <paramref name="missing"/>.</param>
+    public static void ReadBatch(Stream output, int? count, GitBlobHandler onContent, ICollection<string> missing, Action? onMissing = null)
     {
         ArgumentNullException.ThrowIfNull(onContent);
         ArgumentNullException.ThrowIfNull(missing);
@@ -288,6 +289,7 @@ internal static class GitOutput
             if (rest.SequenceEqual("missing"u8) || rest.SequenceEqual("ambiguous"u8))
             {
                 missing.Add(Encoding.UTF8.GetString(header[..space]));
+                onMissing?.Invoke();
                 continue;
             }
 

@@ -1,3 +1,4 @@
+using System.Text;
 using System.Runtime.Versioning;
 
 namespace Ensemble.Tests.Git;
@@ -37,7 +38,6 @@ public sealed class GitMirrorCheckoutTests : IDisposable
         Assert.True(File.GetUnixFileMode(Path.Combine(destination, "scripts/run.sh")).HasFlag(UnixFileMode.UserExecute));
         Assert.False(File.GetUnixFileMode(Path.Combine(destination, "envs/prod/main.tf")).HasFlag(UnixFileMode.UserExecute));
         Assert.False(Directory.Exists(Path.Combine(destination, ".git")));
-        Assert.Empty(Directory.GetFiles(Path.Combine(_sandbox.WorkDirectory, "tmp"))); // private index removed
     }
 
     [Fact]
@@ -62,7 +62,6 @@ public sealed class GitMirrorCheckoutTests : IDisposable
             .Select(f => Path.GetRelativePath(destination, f)).Order(StringComparer.Ordinal);
         Assert.Equal(["[weird]*name.json", "envs/prod/config/app.yaml", "envs/prod/main.tf", "modules/vpc/main.tf", "modules/vpc/scripts/x.sh", "policies/net.json"], files);
         Assert.True(File.GetUnixFileMode(Path.Combine(destination, "modules/vpc/scripts/x.sh")).HasFlag(UnixFileMode.UserExecute));
-        Assert.Empty(Directory.GetFiles(Path.Combine(_sandbox.WorkDirectory, "tmp")));
     }
 
     [Fact]
@@ -132,6 +131,51 @@ public sealed class GitMirrorCheckoutTests : IDisposable
         await Assert.ThrowsAsync<Ensemble.Jobs.Git.GitException>(() =>
             mirror.CheckoutAsync(Repos.Infra, "0123456789abcdef0123456789abcdef01234567", destination, CancellationToken.None));
 
+        Assert.Empty(Directory.EnumerateFileSystemEntries(destination));
+    }
+
+    [Fact]
+    public async Task CheckoutAsync_Submodule_AnEmptyDirectoryAsGitLeavesIt()
+    {
+        var remote = _sandbox.CreateRemote();
+        remote.Write("envs/prod/main.tf", "prod\n").Commit("first");
+        remote.Git("update-index", "--add", "--cacheinfo", $"160000,{remote.Head},vendor/tools");
+        remote.Git("-c", "user.name=Test", "-c", "user.email=test@example.com", "commit", "--quiet", "-m", "a submodule");
+        var sha = remote.Head;
+        var mirror = _sandbox.CreateMirror();
+        await mirror.FetchAsync(Repos.Infra, null, ["refs/heads/main"], [sha], CancellationToken.None);
+        var destination = _sandbox.NewDirectoryPath("ws");
+
+        await mirror.CheckoutAsync(Repos.Infra, sha, destination, CancellationToken.None);
+
+        Assert.True(Directory.Exists(Path.Combine(destination, "vendor/tools")));
+        Assert.Empty(Directory.EnumerateFileSystemEntries(Path.Combine(destination, "vendor/tools")));
+        Assert.Equal("prod\n", File.ReadAllText(Path.Combine(destination, "envs/prod/main.tf")));
+    }
+
+    [Theory]
+    [InlineData(".git")]
+    [InlineData(".GIT")]
+    [InlineData("..")]
+    public async Task CheckoutAsync_TreeWithAPathGitRefuses_RefusedAndNothingWritten(string hostile)
+    {
+        // A crafted commit (git's own porcelain would never write it): a tree entry that could write over the
+        // workspace's parent or plant a repository in it.
+        var remote = _sandbox.CreateRemote();
+        var ok = remote.Write("a.tf", "a").Commit("a");
+        var blob = TestGit.RunBytes(remote.Path, "x"u8.ToArray(), "hash-object", "-w", "--stdin");
+        var tree = TestGit.RunBytes(remote.Path, Encoding.UTF8.GetBytes(
+            $"100644 blob {Encoding.ASCII.GetString(blob).Trim()}\t{hostile}\n100644 blob {Encoding.ASCII.GetString(blob).Trim()}\tb.tf\n"), "mktree");
+        var commit = remote.Git("-c", "user.name=Test", "-c", "user.email=test@example.com", "commit-tree", Encoding.ASCII.GetString(tree).Trim(), "-p", ok, "-m", "hostile").Trim();
+        remote.Git("update-ref", "refs/heads/main", commit);
+        var mirror = _sandbox.CreateMirror();
+        await mirror.FetchAsync(Repos.Infra, null, ["refs/heads/main"], [commit], CancellationToken.None);
+        var destination = _sandbox.NewDirectoryPath("ws");
+
+        var error = await Assert.ThrowsAsync<Ensemble.Jobs.Git.GitException>(() =>
+            mirror.CheckoutAsync(Repos.Infra, commit, destination, CancellationToken.None));
+
+        Assert.Contains("Refusing to check out", error.Message, StringComparison.Ordinal);
         Assert.Empty(Directory.EnumerateFileSystemEntries(destination));
     }
 }
