@@ -6,6 +6,11 @@ if (args is ["pickup-enqueue", var settings, var connection, var tag, var count,
     return await Pickup.EnqueueMainAsync(settings, connection, tag, int.Parse(count, CultureInfo.InvariantCulture), int.Parse(interval, CultureInfo.InvariantCulture), work);
 }
 
+if (args is ["--record-stand-in", var directory, "--terraform", var standIn])
+{
+    return await StandInRecording.RecordAsync(Path.GetFullPath(standIn), Path.GetFullPath(directory));
+}
+
 BenchOptions options;
 try
 {

@@ -36,6 +36,10 @@ public static class Throughput
         public string LoadAverage { get; init; } = "";
     }
 
+    /// <summary>Project <paramref name="i"/> as measured run <paramref name="run"/> changes it: one resource more.</summary>
+    public static string MeasuredProject(int i, int run) =>
+        Scenarios.Project(Name(i), $"\nresource \"sim_thing\" \"extra_{run}\" {{\n  name = \"run {run}\"\n}}\n");
+
     public sealed record Result(string Runner, string StandIn, int Workers, int Projects, IReadOnlyList<RunResult> Runs, RunResult Warmup, string LoadBefore, string LoadAfter);
 
     public static async Task<Result> RunAsync(BenchOptions options)
@@ -184,7 +188,7 @@ public static class Throughput
         repo.Checkout(branch, create: true);
         for (var i = 0; i < count; i++)
         {
-            repo.Write($"envs/{Name(i)}/main.tf", Scenarios.Project(Name(i), $"\nresource \"sim_thing\" \"extra_{run}\" {{\n  name = \"run {run}\"\n}}\n"));
+            repo.Write($"envs/{Name(i)}/main.tf", MeasuredProject(i, run));
         }
 
         var head = repo.Commit($"{branch}: change {count} projects");
