@@ -75,7 +75,7 @@ public sealed class EnsembleTestApp : IAsyncDisposable
             ["Ensemble:Workers"] = "4",
             // A job a worker fetched but never started (its fetch failed after claiming the row, as with
             // Hangfire.PostgreSql's LISTEN connection breaking: hangfire-postgres/Hangfire.PostgreSql#410) is taken
-            // over after this, within a test's patience, instead of the default 5 minutes. Running jobs keep theirs
+            // over after this, well within a test's patience, instead of the default minute. Running jobs keep theirs
             // (sliding invisibility), so nothing runs twice; a timeout's diagnostics still show the worker's error.
             ["Ensemble:JobInvisibilityTimeout"] = "00:00:30",
             ["Dashboard:Password"] = "dashboard-test-password",

@@ -63,7 +63,7 @@ public static class StateAndJobs
         if (ensemble.JobInvisibilityTimeout < TimeSpan.FromSeconds(2))
         {
             throw new EnsembleConfigurationException(
-                [$"Ensemble:JobInvisibilityTimeout must be at least 2 seconds (got {ensemble.JobInvisibilityTimeout}); the default is 00:05:00."]);
+                [$"Ensemble:JobInvisibilityTimeout must be at least 2 seconds (got {ensemble.JobInvisibilityTimeout}); the default is 00:01:00."]);
         }
 
         services.AddHangfire(config =>
