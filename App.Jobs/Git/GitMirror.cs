@@ -233,26 +233,10 @@ public sealed class GitMirror
             }
         }
 
-        async Task WriteIdsAsync(Stream stdin, CancellationToken token)
-        {
-            var line = new byte[72];
-            await using var buffered = new BufferedStream(stdin, 1 << 14);
-            while (await wanted.Reader.WaitToReadAsync(token).ConfigureAwait(false))
-            {
-                while (wanted.Reader.TryRead(out var id))
-                {
-                    var length = Encoding.ASCII.GetBytes(id, line);
-                    line[length] = (byte)'\n';
-                    await buffered.WriteAsync(line.AsMemory(0, length + 1), token).ConfigureAwait(false);
-                }
-                await buffered.FlushAsync(token).ConfigureAwait(false);
-            }
-        }
-
         var listing = ListAsync();
         var reading = GitProcess.RunStreamingAsync(
             readCommand,
-            WriteIdsAsync,
+            (stdin, token) => GitProcess.WriteLinesAsync(stdin, wanted.Reader, token),
             (stdout, token) => Task.Run(() => GitOutput.ReadBatch(stdout, (int?)null, onContent, missing), token),
             ct);
         await Task.WhenAll(listing, reading).ConfigureAwait(false); // both processes finish before any error is thrown
@@ -384,8 +368,8 @@ public sealed class GitMirror
 
     /// <summary>
     /// Writes exactly the commit's files (modes and symlinks included, no <c>.git</c>) into
-    /// <paramref name="destination"/>, which must not exist or be empty. Uses a private index, so checkouts of one
-    /// mirror into different destinations run concurrently.
+    /// <paramref name="destination"/>, which must not exist or be empty. Reads the mirror only (<see cref="TreeCheckout"/>),
+    /// so checkouts of one mirror into different destinations run concurrently.
     /// </summary>
     public Task CheckoutAsync(RepoRef repo, string sha, string destination, CancellationToken ct) =>
         CheckoutAsync(repo, sha, destination, null, ct);

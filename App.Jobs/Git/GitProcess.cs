@@ -136,6 +136,30 @@ internal static class GitProcess
         return (process.ExitCode, stderr);
     }
 
+    /// <summary>
+    /// Writes each line of <paramref name="lines"/> (ASCII: object names) to git's standard input as it comes, flushing
+    /// whenever none is waiting, until the channel completes: for a <c>cat-file --batch</c> fed while its answers are read.
+    /// </summary>
+    public static async Task WriteLinesAsync(Stream stdin, System.Threading.Channels.ChannelReader<string> lines, CancellationToken ct)
+    {
+        var line = new byte[128];
+        await using var buffered = new BufferedStream(stdin, 1 << 14);
+        while (await lines.WaitToReadAsync(ct).ConfigureAwait(false))
+        {
+            while (lines.TryRead(out var text))
+            {
+                if (text.Length + 1 > line.Length)
+                {
+                    line = new byte[text.Length + 1];
+                }
+                var length = Encoding.ASCII.GetBytes(text, line);
+                line[length] = (byte)'\n';
+                await buffered.WriteAsync(line.AsMemory(0, length + 1), ct).ConfigureAwait(false);
+            }
+            await buffered.FlushAsync(ct).ConfigureAwait(false);
+        }
+    }
+
     public static GitException Failure(GitCommand command, int exitCode, string stderr)
     {
         var detail = stderr.Trim();

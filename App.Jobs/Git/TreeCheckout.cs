@@ -28,7 +28,6 @@ internal sealed class TreeCheckout
     // the reading thread only once it runs (the root request is queued before).
     private readonly Queue<Pending> _pending = new();
     private readonly Channel<string> _requests = Channel.CreateUnbounded<string>(new() { SingleReader = true, SingleWriter = true });
-    private int _outstanding;
 
     /// <param name="target">An existing empty directory.</param>
     /// <param name="paths">Normalised repository paths (a directory means everything below it); null for the whole tree.</param>
@@ -51,24 +50,11 @@ internal sealed class TreeCheckout
     /// <summary>The commit's root tree was not in the mirror.</summary>
     public bool CommitMissing { get; private set; }
 
-    public int FilesWritten { get; private set; }
-
     /// <summary>Queues the root tree's request; then run <see cref="WriteRequestsAsync"/> and <see cref="ReadAnswers"/> concurrently.</summary>
     public void Start(string commit) => Request($"{commit}^{{tree}}", new TreeRead("", _wanted is null));
 
     /// <summary>Feeds cat-file's standard input until every request has been answered.</summary>
-    public async Task WriteRequestsAsync(Stream stdin, CancellationToken ct)
-    {
-        await using var buffered = new BufferedStream(stdin, 1 << 14);
-        while (await _requests.Reader.WaitToReadAsync(ct).ConfigureAwait(false))
-        {
-            while (_requests.Reader.TryRead(out var request))
-            {
-                await buffered.WriteAsync(Encoding.ASCII.GetBytes(request + "\n"), ct).ConfigureAwait(false);
-            }
-            await buffered.FlushAsync(ct).ConfigureAwait(false);
-        }
-    }
+    public Task WriteRequestsAsync(Stream stdin, CancellationToken ct) => GitProcess.WriteLinesAsync(stdin, _requests.Reader, ct);
 
     /// <summary>Reads cat-file's answers (blocking, on the calling thread), writing files and asking for subtrees.</summary>
     public void ReadAnswers(Stream stdout)
@@ -86,13 +72,12 @@ internal sealed class TreeCheckout
     private void Request(string objectName, Pending pending)
     {
         _pending.Enqueue(pending);
-        _outstanding++;
         _requests.Writer.TryWrite(objectName);
     }
 
     private void Answered()
     {
-        if (--_outstanding == 0)
+        if (_pending.Count == 0)
         {
             _requests.Writer.TryComplete(); // cat-file exits once its input ends
         }
@@ -201,8 +186,6 @@ internal sealed class TreeCheckout
             using var file = new FileStream(path, options);
             file.Write(content);
         }
-
-        FilesWritten++;
     }
 
     private string Full(string repoPath) => Path.Combine(_target, repoPath);

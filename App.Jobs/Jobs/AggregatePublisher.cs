@@ -70,8 +70,7 @@ public sealed class AggregatePublisher(
             return;
         }
 
-        if (await memos.ShouldSendAsync(Target(id), digest, result.IsInterim,
-                delay => jobs.Schedule<AggregatePublisher>(p => p.PublishAsync(headId, CancellationToken.None), delay), cancellationToken))
+        if (await memos.ShouldSendAsync(Target(id), digest, result.IsInterim, CatchUp(headId), cancellationToken))
         {
             await checks.UpdateCheckRunAsync(head.Repo, id, request with { StartedAt = null }, cancellationToken);
             await memos.SentAsync(Target(id), digest, result.IsInterim, cancellationToken);
@@ -90,9 +89,12 @@ public sealed class AggregatePublisher(
         var head = await state.GetHeadAsync(headId, ct);
         return head is { AggregateCheckRunId: { } id, Status: HeadStatus.Discovered or HeadStatus.Closed }
             && await state.HasPlansUnderWayAsync(headId, ct)
-            && await memos.DefersInterimAsync(Target(id),
-                delay => jobs.Schedule<AggregatePublisher>(p => p.PublishAsync(headId, CancellationToken.None), delay), ct);
+            && await memos.DefersInterimAsync(Target(id), CatchUp(headId), ct);
     }
+
+    /// <summary>Schedules this head's republish after a delay: the catch-up of a deferred interim view.</summary>
+    private Action<TimeSpan> CatchUp(long headId) =>
+        delay => jobs.Schedule<AggregatePublisher>(p => p.PublishAsync(headId, CancellationToken.None), delay);
 
     private static string Target(long checkRunId) => $"check-run:{checkRunId}";
 

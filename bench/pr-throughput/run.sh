@@ -30,6 +30,7 @@ dotnet build bench/pr-throughput/PrThroughput.csproj -c Release -nologo -v quiet
 # the zero-cost stand-in (the default) replays what that answered for one of the benchmark's projects from a tiny C
 # program (bench/pr-throughput/zero-cost-terraform.c): ~2 ms a command, so the plans' cost is Ensemble's. Both need a C
 # toolchain; without one the JIT-compiled terraform-sim runs, and the report names the stand-in either way.
+COMMAND="bench/pr-throughput/run.sh${*:+ $*}" # as typed, for the report
 KIND=zero-cost
 ARGS=()
 while [[ $# -gt 0 ]]; do
@@ -68,7 +69,7 @@ fi
 log "dotnet run -c Release --project bench/pr-throughput -- $* ${STAND_IN[*]:-}"
 # In the background so a TERM to this script is handled at once and the harness stops before its services do.
 {
-    dotnet run -c Release --no-build --project bench/pr-throughput -- --command "bench/pr-throughput/run.sh${*:+ $*}" "$@" ${STAND_IN[@]+"${STAND_IN[@]}"} &
+    dotnet run -c Release --no-build --project bench/pr-throughput -- --command "$COMMAND" "$@" ${STAND_IN[@]+"${STAND_IN[@]}"} &
     echo $! >"$WORK/harness.pid"
     wait $!
 } &
