@@ -154,25 +154,6 @@ public sealed class PlanExecution(
         }
 
         var log = new StringBuilder();
-        async Task<TerraformResult> Terraform(string phase, IReadOnlyList<string> args, Func<string, ValueTask>? capture = null)
-        {
-            var header = $"$ terraform {string.Join(' ', args)}";
-            RunLog.Append(log, header);
-            await progress.PhaseAsync(phase, header, ct);
-            return await terraform.RunAsync(new TerraformInvocation(projectDir, args, workspace.Home, workspace.Temp) { Tool = tool }, async line =>
-            {
-                if (capture is not null)
-                {
-                    await capture(line);
-                    return;
-                }
-
-                var masked = runMasker.Mask(line);
-                RunLog.Append(log, masked);
-                await progress.LineAsync(masked, ct);
-            }, ct);
-        }
-
         string Key(string name) => ArtifactKeys.For(request.Repo, request.Number, request.ProjectPath, request.ArtifactSha, name);
 
         async Task<PlanOutcome> FailedWithLog(string step)
@@ -194,11 +175,6 @@ public sealed class PlanExecution(
 
         await using var projectLock = await locking;
 
-        if ((await Terraform("Running terraform init", ["init", "-input=false", "-no-color"])).ExitCode != 0)
-        {
-            return await FailedWithLog("init");
-        }
-
         var planFile = Path.Combine(workspace.Output, ArtifactKeys.PlanFile);
         List<string> planArgs = ["plan", "-input=false", "-no-color", "-detailed-exitcode", $"-out={planFile}"];
         if (request.Destroy)
@@ -206,25 +182,39 @@ public sealed class PlanExecution(
             planArgs.Add("-destroy");
         }
 
-        if ((await Terraform("Running terraform plan", planArgs)).ExitCode is not (0 or 2))
-        {
-            return await FailedWithLog("plan");
-        }
-
-        // To a file, not a MemoryStream (which doubles as it grows): uploaded and parsed from there, so the plan's
-        // bytes are in memory once, in the parsed plan.
+        // The JSON goes to a file, not a MemoryStream (which doubles as it grows): uploaded and parsed from there, so
+        // the plan's bytes are in memory once, in the parsed plan.
         var jsonFile = Path.Combine(workspace.Output, "plan.json");
-        TerraformResult show;
-        await using (var jsonWriter = new StreamWriter(jsonFile, append: false, new UTF8Encoding(false)) { NewLine = "\n" })
+        (string Step, string Phase, TerraformStep Command)[] steps =
+        [
+            ("init", "Running terraform init", new TerraformStep(["init", "-input=false", "-no-color"], [0])),
+            ("plan", "Running terraform plan", new TerraformStep(planArgs, [0, 2])),
+            ("show", "Reading the plan (terraform show -json)", new TerraformStep(["show", "-json", "-no-color", planFile], [0]) { StdoutFile = jsonFile }),
+        ];
+        var results = await terraform.RunStepsAsync(
+            new TerraformSteps(projectDir, workspace.Home, workspace.Temp, [.. steps.Select(s => s.Command)]) { Tool = tool },
+            async i =>
+            {
+                var header = $"$ terraform {string.Join(' ', steps[i].Command.Arguments)}";
+                RunLog.Append(log, header);
+                await progress.PhaseAsync(steps[i].Phase, header, ct);
+            },
+            async line =>
+            {
+                var masked = runMasker.Mask(line);
+                RunLog.Append(log, masked);
+                await progress.LineAsync(masked, ct);
+            },
+            ct);
+        var last = results.Count - 1;
+        if (results.Count < steps.Length || results[last].TimedOut || !steps[last].Command.SuccessCodes.Contains(results[last].ExitCode))
         {
-            show = await Terraform("Reading the plan (terraform show -json)", ["show", "-json", "-no-color", planFile],
-                async line => await jsonWriter.WriteLineAsync(line));
-        }
+            if (steps[last].Command.StdoutFile is { } output && File.Exists(output))
+            {
+                RunLog.Append(log, runMasker.Mask(await File.ReadAllTextAsync(output, ct)));
+            }
 
-        if (show.ExitCode != 0)
-        {
-            RunLog.Append(log, runMasker.Mask(await File.ReadAllTextAsync(jsonFile, ct)));
-            return await FailedWithLog("show");
+            return await FailedWithLog(steps[last].Step);
         }
 
         string planSha256;

@@ -16,7 +16,8 @@ internal static class ChildProcess
         Func<string, ValueTask> onLine,
         TimeSpan timeout,
         Func<Task>? stopOutside,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken,
+        Func<string, bool>? restartsTimer = null)
     {
         start.RedirectStandardOutput = true;
         start.RedirectStandardError = true;
@@ -52,6 +53,18 @@ internal static class ChildProcess
         {
             while (await reader.ReadLineAsync(CancellationToken.None) is { } line)
             {
+                if (restartsTimer?.Invoke(line) == true)
+                {
+                    // The next command of a sequence (StepScript): its own time limit starts now.
+                    try
+                    {
+                        timer.CancelAfter(timeout);
+                    }
+                    catch (ObjectDisposedException)
+                    {
+                    }
+                }
+
                 await gate.WaitAsync(CancellationToken.None);
                 try
                 {

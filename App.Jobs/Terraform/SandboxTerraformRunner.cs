@@ -52,16 +52,66 @@ public sealed class SandboxTerraformRunner : ITerraformRunner
 
     public Task<TerraformResult> RunAsync(TerraformInvocation invocation, Func<string, ValueTask> onLine, CancellationToken cancellationToken)
     {
-        var workspace = TerraformWorkspace.Locate(invocation, _workDirectory);
-        var requested = invocation.Tool?.Executable ?? _options.Binary;
-        if (HostPaths.ResolveExecutable(requested, Environment.GetEnvironmentVariable("PATH")) is not { } executable)
+        if (Prepare(invocation, executable => (executable, invocation.Arguments)) is not { } sandbox)
         {
-            return Fail(onLine, $"Error: terraform executable '{requested}' was not found on the host. Set Terraform:Binary (or Terraform:Versions) to its path.");
+            return Fail(invocation, onLine);
         }
 
-        if (TerraformWorkspace.IsSameOrInside(executable, _workDirectory))
+        // bwrap passes its own environment on: giving it exactly terraform's keeps values off the command line,
+        // where any local user could read them in /proc/<pid>/cmdline (unlike --setenv).
+        return ChildProcess.RunAsync(sandbox.Start, sandbox.Environment, onLine, _options.Timeout, null, cancellationToken);
+    }
+
+    /// <summary>
+    /// All steps in one bubblewrap, run by the system's shell (<see cref="StepScript"/>): a sandbox costs more than the
+    /// command in it (≈ 12 ms of kernel time each here, docs/benchmarks.md), and a plan's init, plan and show need the
+    /// same one. Without <c>/bin/sh</c> on the host the steps run one sandbox each.
+    /// </summary>
+    public async Task<IReadOnlyList<TerraformResult>> RunStepsAsync(
+        TerraformSteps steps, Func<int, ValueTask> onStep, Func<string, ValueTask> onLine, CancellationToken cancellationToken)
+    {
+        if (steps.Steps.Count < 2 || !File.Exists(StepScript.Shell))
         {
-            return Fail(onLine, $"Error: the terraform executable {executable} lies inside the work directory {_workDirectory}; install it elsewhere.");
+            return await TerraformSteps.OneByOneAsync(this, steps, onStep, onLine, cancellationToken);
+        }
+
+        var marker = StepScript.NewMarker();
+        var first = steps.Invocation(0);
+        if (Prepare(first, executable => (StepScript.Shell, ["-c", StepScript.Build(executable, steps.Steps, marker), "ensemble-steps"])) is not { } sandbox)
+        {
+            await onStep(0);
+            return [await Fail(first, onLine)];
+        }
+
+        var reader = new StepScript.Reader(marker);
+        var result = await ChildProcess.RunAsync(sandbox.Start, sandbox.Environment, async line =>
+        {
+            var e = reader.Read(line);
+            if (e.Output is { } output)
+            {
+                await onLine(output);
+            }
+
+            if (e.Started is { } step)
+            {
+                await onStep(step);
+            }
+        }, _options.Timeout, null, cancellationToken, reader.StartsStep);
+        return reader.Results(result);
+    }
+
+    private sealed record Sandbox(ProcessStartInfo Start, IReadOnlyDictionary<string, string> Environment);
+
+    /// <summary>
+    /// The bubblewrap command around <paramref name="program"/> (given terraform's resolved path: terraform itself or
+    /// a shell running it), with terraform's environment; null when terraform cannot be used (<see cref="Fail"/> says why).
+    /// </summary>
+    private Sandbox? Prepare(TerraformInvocation invocation, Func<string, (string Program, IReadOnlyList<string> Arguments)> program)
+    {
+        var workspace = TerraformWorkspace.Locate(invocation, _workDirectory);
+        if (Executable(invocation) is not { } executable || TerraformWorkspace.IsSameOrInside(executable, _workDirectory))
+        {
+            return null;
         }
 
         var readOnly = new List<string>();
@@ -85,12 +135,13 @@ public sealed class SandboxTerraformRunner : ITerraformRunner
         }
 
         readOnly.AddRange(_options.ReadOnlyPaths.Select(Path.GetFullPath));
+        var (run, arguments) = program(executable);
         var spec = new BubblewrapSpec(
             _bwrap,
             workspace,
             Path.GetFullPath(invocation.WorkingDirectory),
-            executable,
-            invocation.Arguments,
+            run,
+            arguments,
             _systemDirectories,
             [.. readOnly.Distinct(StringComparer.Ordinal)],
             [.. _protectedPaths.Where(p => File.Exists(p) || Directory.Exists(p)).Select(p => new ProtectedPath(p, Directory.Exists(p)))]);
@@ -103,19 +154,23 @@ public sealed class SandboxTerraformRunner : ITerraformRunner
         }
 
         Directory.CreateDirectory(TerraformEnvironment.PluginCacheDirectory(invocation.HomeDirectory));
+        return new Sandbox(start, env);
+    }
 
-        // bwrap passes its own environment on: giving it exactly terraform's keeps values off the command line,
-        // where any local user could read them in /proc/<pid>/cmdline (unlike --setenv).
-        return ChildProcess.RunAsync(start, env, onLine, _options.Timeout, null, cancellationToken);
+    private string? Executable(TerraformInvocation invocation) =>
+        HostPaths.ResolveExecutable(invocation.Tool?.Executable ?? _options.Binary, Environment.GetEnvironmentVariable("PATH"));
+
+    /// <summary>Why terraform cannot run, as its only output line, and exit code 127 (command not found).</summary>
+    private async Task<TerraformResult> Fail(TerraformInvocation invocation, Func<string, ValueTask> onLine)
+    {
+        var requested = invocation.Tool?.Executable ?? _options.Binary;
+        await onLine(Executable(invocation) is { } executable
+            ? $"Error: the terraform executable {executable} lies inside the work directory {_workDirectory}; install it elsewhere."
+            : $"Error: terraform executable '{requested}' was not found on the host. Set Terraform:Binary (or Terraform:Versions) to its path.");
+        return new TerraformResult(127, false);
     }
 
     private bool IsSystemPath(string path) =>
         TerraformWorkspace.IsSameOrInside(path, "/usr")
         || _systemDirectories.Any(d => d.LinkTarget is null && TerraformWorkspace.IsSameOrInside(path, d.Path));
-
-    private static async Task<TerraformResult> Fail(Func<string, ValueTask> onLine, string message)
-    {
-        await onLine(message);
-        return new TerraformResult(127, false);
-    }
 }

@@ -25,6 +25,71 @@ public sealed record TerraformResult(int ExitCode, bool TimedOut);
 public interface ITerraformRunner
 {
     Task<TerraformResult> RunAsync(TerraformInvocation invocation, Func<string, ValueTask> onLine, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Runs the steps in order, in one isolated environment where the runner can (the sandbox runner starts one
+    /// bubblewrap for them all), and stops after the first step whose exit code is not one of its
+    /// <see cref="TerraformStep.SuccessCodes"/> or that timed out. Returns one result per step that ran.
+    /// <c>Terraform:Timeout</c> bounds each step.
+    /// </summary>
+    /// <param name="onStep">Called as step <c>i</c> starts, before its output.</param>
+    /// <param name="onLine">The running step's output lines (stdout and stderr, or stderr alone where the step has a <see cref="TerraformStep.StdoutFile"/>).</param>
+    Task<IReadOnlyList<TerraformResult>> RunStepsAsync(TerraformSteps steps, Func<int, ValueTask> onStep, Func<string, ValueTask> onLine, CancellationToken cancellationToken) =>
+        TerraformSteps.OneByOneAsync(this, steps, onStep, onLine, cancellationToken);
+}
+
+/// <summary>One command of a <see cref="TerraformSteps"/> sequence.</summary>
+/// <param name="Arguments">terraform's arguments.</param>
+/// <param name="SuccessCodes">Exit codes after which the next step runs (plan's <c>-detailed-exitcode</c> adds 2).</param>
+public sealed record TerraformStep(IReadOnlyList<string> Arguments, IReadOnlyList<int> SuccessCodes)
+{
+    /// <summary>A file in the workspace that receives the step's stdout byte for byte (<c>show -json</c>); its stderr stays output.</summary>
+    public string? StdoutFile { get; init; }
+}
+
+/// <summary>Terraform commands that run one after another in the same project directory, HOME and TMPDIR.</summary>
+public sealed record TerraformSteps(string WorkingDirectory, string HomeDirectory, string TempDirectory, IReadOnlyList<TerraformStep> Steps)
+{
+    public TerraformTool? Tool { get; init; }
+
+    /// <summary>Step <paramref name="index"/> as a single command.</summary>
+    public TerraformInvocation Invocation(int index) =>
+        new(WorkingDirectory, Steps[index].Arguments, HomeDirectory, TempDirectory) { Tool = Tool };
+
+    /// <summary>
+    /// The sequence as separate <see cref="ITerraformRunner.RunAsync"/> calls: the runners without a cheaper way
+    /// (a process is as cheap as a shell; a container or pod per command keeps the engines' semantics simple).
+    /// </summary>
+    public static async Task<IReadOnlyList<TerraformResult>> OneByOneAsync(
+        ITerraformRunner runner, TerraformSteps steps, Func<int, ValueTask> onStep, Func<string, ValueTask> onLine, CancellationToken cancellationToken)
+    {
+        var results = new List<TerraformResult>();
+        for (var i = 0; i < steps.Steps.Count; i++)
+        {
+            var step = steps.Steps[i];
+            await onStep(i);
+            TerraformResult result;
+            if (step.StdoutFile is { } file)
+            {
+                // The runner merges stdout and stderr, so here the file gets both (terraform writes its JSON to stdout
+                // and diagnostics, if any, to stderr; a failed step's file is shown as its output).
+                await using var writer = new StreamWriter(file, append: false, new System.Text.UTF8Encoding(false)) { NewLine = "\n" };
+                result = await runner.RunAsync(steps.Invocation(i), async line => await writer.WriteLineAsync(line), cancellationToken);
+            }
+            else
+            {
+                result = await runner.RunAsync(steps.Invocation(i), onLine, cancellationToken);
+            }
+
+            results.Add(result);
+            if (result.TimedOut || !step.SuccessCodes.Contains(result.ExitCode))
+            {
+                break;
+            }
+        }
+
+        return results;
+    }
 }
 
 /// <summary>
