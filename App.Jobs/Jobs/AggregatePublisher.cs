@@ -23,10 +23,29 @@ public sealed class AggregatePublisher(
     /// </summary>
     public async Task PublishAsync(long headId, CancellationToken cancellationToken)
     {
-        if (await DeferredWhilePlanningAsync(headId, cancellationToken))
+        if (await state.GetHeadAsync(headId, cancellationToken) is { } head && await DeferredWhilePlanningAsync(head, cancellationToken))
         {
             return;
         }
+
+        await PublishNowAsync(headId, cancellationToken);
+    }
+
+    /// <summary>
+    /// The same, for a caller that read <paramref name="known"/> moments ago (a plan job): it decides whether an interim
+    /// view is deferred without reading the head again. A head superseded since then at worst defers once; the
+    /// catch-up and the superseding push publish what it really is.
+    /// </summary>
+    public async Task PublishAsync(PullRequestHead known, CancellationToken cancellationToken)
+    {
+        if (!await DeferredWhilePlanningAsync(known, cancellationToken))
+        {
+            await PublishNowAsync(known.Id, cancellationToken);
+        }
+    }
+
+    private async Task PublishNowAsync(long headId, CancellationToken cancellationToken)
+    {
 
         await using var headLock = await state.LockHeadAsync(headId, cancellationToken);
         var head = await state.GetHeadAsync(headId, cancellationToken)
@@ -84,13 +103,10 @@ public sealed class AggregatePublisher(
     /// result (n² work: 2 × 10⁶ rows for 1,000 projects). Outside the head's lock, as it publishes nothing; the last
     /// plan to finish always sees none under way (its own change is committed first) and publishes the final view.
     /// </summary>
-    private async Task<bool> DeferredWhilePlanningAsync(long headId, CancellationToken ct)
-    {
-        var head = await state.GetHeadAsync(headId, ct);
-        return head is { AggregateCheckRunId: { } id, Status: HeadStatus.Discovered or HeadStatus.Closed }
-            && await state.HasPlansUnderWayAsync(headId, ct)
-            && await memos.DefersInterimAsync(Target(id), CatchUp(headId), ct);
-    }
+    private async Task<bool> DeferredWhilePlanningAsync(PullRequestHead head, CancellationToken ct) =>
+        head is { AggregateCheckRunId: { } id, Status: HeadStatus.Discovered or HeadStatus.Closed }
+        && await state.HasPlansUnderWayAsync(head.Id, ct)
+        && await memos.DefersInterimAsync(Target(id), CatchUp(head.Id), ct);
 
     /// <summary>Schedules this head's republish after a delay: the catch-up of a deferred interim view.</summary>
     private Action<TimeSpan> CatchUp(long headId) =>

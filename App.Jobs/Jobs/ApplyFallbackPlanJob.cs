@@ -58,8 +58,8 @@ public sealed partial class ApplyFallbackPlanJob(
         }
 
         slots.Started(run.Id);
-        if (!await state.TransitionRunAsync(run.Id, RunStateMachine.SourcesOf(started),
-                new RunUpdate(RunStateMachine.TargetOf(started), time.GetUtcNow()) { IncrementAttempts = true, SetStarted = true }, cancellationToken))
+        if (await state.TransitionRunAsync(run.Id, RunStateMachine.SourcesOf(started),
+                new RunUpdate(RunStateMachine.TargetOf(started), time.GetUtcNow()) { IncrementAttempts = true, SetStarted = true }, cancellationToken) is null)
         {
             return;
         }
@@ -87,11 +87,11 @@ public sealed partial class ApplyFallbackPlanJob(
 
             var summary = outcome.Summary!;
             var finished = new RunEvent.PlanFinished(summary.HasChanges, outcome.Fingerprint!);
-            if (!await state.TransitionRunAsync(run.Id, RunStateMachine.SourcesOf(finished),
+            if (await state.TransitionRunAsync(run.Id, RunStateMachine.SourcesOf(finished),
                     new RunUpdate(RunStateMachine.TargetOf(finished), time.GetUtcNow())
                     {
                         SetFinished = true, PlanSha256 = outcome.PlanSha256, Fingerprint = finished.Fingerprint, Summary = PlanJob.CountsLine(summary),
-                    }, cancellationToken))
+                    }, cancellationToken) is null)
             {
                 return;
             }
@@ -114,8 +114,8 @@ public sealed partial class ApplyFallbackPlanJob(
     private async Task FailAsync(PullRequestHead head, ProjectRun run, string step, string logText, CancellationToken ct)
     {
         var failed = new RunEvent.PlanFailed(step);
-        if (!await state.TransitionRunAsync(run.Id, RunStateMachine.SourcesOf(failed),
-                new RunUpdate(RunStateMachine.TargetOf(failed), time.GetUtcNow()) { SetFinished = true, Error = $"terraform {step} failed", Summary = $"{step} failed" }, ct))
+        if (await state.TransitionRunAsync(run.Id, RunStateMachine.SourcesOf(failed),
+                new RunUpdate(RunStateMachine.TargetOf(failed), time.GetUtcNow()) { SetFinished = true, Error = $"terraform {step} failed", Summary = $"{step} failed" }, ct) is null)
         {
             return;
         }

@@ -71,17 +71,17 @@ public sealed partial class PlanJob(
         slots.Started(run.Id);
         // Still planning when a job starts: the worker of the previous attempt died (or was stopped) mid-plan.
         var retried = run.Status == RunStatus.Planning;
-        if (!await state.TransitionRunAsync(run.Id, [RunStatus.Queued, RunStatus.Planning],
-                new RunUpdate(RunStatus.Planning, time.GetUtcNow()) { IncrementAttempts = true, SetStarted = true }, cancellationToken))
+        if (await state.TransitionRunAsync(run.Id, [RunStatus.Queued, RunStatus.Planning],
+                new RunUpdate(RunStatus.Planning, time.GetUtcNow()) { IncrementAttempts = true, SetStarted = true }, cancellationToken) is not { } planning)
         {
             return;
         }
 
-        run = (await state.GetRunAsync(run.Id, cancellationToken))!;
+        run = planning;
         var started = time.GetUtcNow();
         var progress = new Progress(checks, time, head, run, started, retried);
         await progress.PublishAsync("Preparing a clean workspace", force: false, cancellationToken);
-        await aggregates.PublishAsync(head.Id, cancellationToken);
+        await aggregates.PublishAsync(head, cancellationToken);
 
         using var watchEnd = new CancellationTokenSource();
         var watcher = WatchForSupersedeAsync(run.Id, stop, watchEnd.Token);
@@ -106,14 +106,16 @@ public sealed partial class PlanJob(
             var rendered = PlanRenderer.Render(document, new PlanRenderContext(run.ProjectPath, fullPlanLinks.UrlFor(outcome.PlanJsonKey!), run.Destroy));
             var hasChanges = summary.HasChanges;
             var now = time.GetUtcNow();
-            if (!await state.TransitionRunAsync(run.Id, [RunStatus.Planning],
+            if (await state.TransitionRunAsync(run.Id, [RunStatus.Planning],
                     new RunUpdate(hasChanges ? RunStatus.AwaitingApproval : RunStatus.NoChanges, now)
                     {
                         SetFinished = true, PlanSha256 = outcome.PlanSha256, Fingerprint = fingerprint, Summary = CountsLine(summary),
-                    }, cancellationToken))
+                    }, cancellationToken) is not { } planned)
             {
                 return;
             }
+
+            run = planned;
 
             // A plan identical to the last one approved for this project in this PR needs no second look.
             var notes = new List<string>();
@@ -128,14 +130,14 @@ public sealed partial class PlanJob(
                 var approval = new Approval(last.ApprovedBy, Automatic: true, now);
                 if (await state.ApproveRunAsync(run.Id, fingerprint, approval, now, cancellationToken))
                 {
+                    run = run with { Status = RunStatus.Approved };
                     notes.Add(ProjectCheckRuns.ApprovalNote(approval, fingerprint));
                 }
             }
 
-            run = (await state.GetRunAsync(run.Id, cancellationToken))!;
             await checkRuns.PublishAsync(head, run, rendered, notes.Count == 0 ? null : string.Join("\n>\n> ", notes), cancellationToken);
             LogPlanned(logger, CountsLine(summary), (now - started).TotalSeconds);
-            await aggregates.PublishAsync(head.Id, cancellationToken);
+            await aggregates.PublishAsync(head, cancellationToken);
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested && !jobCancellation.IsCancellationRequested)
         {
@@ -228,8 +230,8 @@ public sealed partial class PlanJob(
         IReadOnlyList<CheckRunAnnotation>? annotations = null)
     {
         var now = time.GetUtcNow();
-        if (!await state.TransitionRunAsync(run.Id, [RunStatus.Planning],
-                new RunUpdate(RunStatus.Failed, now) { SetFinished = true, Error = $"terraform {step} failed", Summary = $"{step} failed" }, ct))
+        if (await state.TransitionRunAsync(run.Id, [RunStatus.Planning],
+                new RunUpdate(RunStatus.Failed, now) { SetFinished = true, Error = $"terraform {step} failed", Summary = $"{step} failed" }, ct) is null)
         {
             return;
         }
@@ -247,7 +249,7 @@ public sealed partial class PlanJob(
             Annotations = annotations ?? [],
         }, ct);
         LogFailed(logger, step);
-        await aggregates.PublishAsync(head.Id, ct);
+        await aggregates.PublishAsync(head, ct);
     }
 
     /// <summary>The short counts line kept in state for the aggregate's table.</summary>

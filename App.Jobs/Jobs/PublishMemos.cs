@@ -45,6 +45,12 @@ public sealed class PublishMemos(IStateStore state, TimeProvider time)
 
     private async Task ScheduleCatchUpAsync(string target, PublishedMemo last, DateTimeOffset now, Action<TimeSpan> scheduleCatchUp, CancellationToken ct)
     {
+        // A catch-up still to come (flush_due only ever moves later) makes the claim below a certain no-op: skip it.
+        if (last.FlushDue is { } pending && pending >= now)
+        {
+            return;
+        }
+
         var due = PublishGate.DueAt(last, PlanJob.ProgressInterval);
         if (await state.TryScheduleFlushAsync(target, due, now, ct))
         {

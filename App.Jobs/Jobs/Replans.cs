@@ -15,7 +15,7 @@ public sealed class Replans(IStateStore state, ProjectCheckRuns checkRuns, IBack
     public async Task<bool> RequeueAsync(PullRequestHead head, ProjectRun run, string reason, CancellationToken ct)
     {
         var replan = new RunEvent.Replan();
-        if (!await state.TransitionRunAsync(run.Id, RunStateMachine.SourcesOf(replan), new RunUpdate(RunStateMachine.TargetOf(replan), time.GetUtcNow()), ct))
+        if (await state.TransitionRunAsync(run.Id, RunStateMachine.SourcesOf(replan), new RunUpdate(RunStateMachine.TargetOf(replan), time.GetUtcNow()), ct) is null)
         {
             return false;
         }

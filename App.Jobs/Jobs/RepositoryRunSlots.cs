@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
 using Ensemble.Jobs.Core;
+using Ensemble.Jobs.State;
 using Hangfire;
 using Hangfire.Server;
 using Hangfire.States;
@@ -22,7 +23,8 @@ public sealed class RepositoryRunSlots : IAsyncDisposable
     private RepositoryRunSlots(NpgsqlDataSource? postgres) => _postgres = postgres;
 
     /// <summary>Slots as PostgreSQL session advisory locks on (repository, slot): a killed worker's slot frees itself.</summary>
-    public static RepositoryRunSlots ForPostgres(string connectionString) => new(NpgsqlDataSource.Create(connectionString));
+    public static RepositoryRunSlots ForPostgres(string connectionString) =>
+        new(NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(connectionString) { NoResetOnClose = true }.ConnectionString));
 
     /// <summary>The embedded mode is one process: a counter per repository is the whole truth.</summary>
     public static RepositoryRunSlots InProcess() => new(null);
@@ -79,18 +81,20 @@ public sealed class RepositoryRunSlots : IAsyncDisposable
                             unlock.Parameters.AddWithValue("key", key);
                             await unlock.ExecuteNonQueryAsync();
                         }
-                        finally
+                        catch
                         {
-                            // Back to the pool even if the unlock failed: Npgsql's reset on return (DISCARD ALL) drops the lock then.
-                            await connection.DisposeAsync();
+                            await SessionLocks.AbandonAsync(connection);
+                            throw;
                         }
+
+                        await connection.DisposeAsync();
                     });
                 }
             }
         }
         catch
         {
-            await connection.DisposeAsync();
+            await SessionLocks.AbandonAsync(connection);
             throw;
         }
 

@@ -69,10 +69,11 @@ public interface IStateStore
     Task SetRunCheckRunAsync(long runId, long checkRunId, CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// Moves a run from one of <paramref name="from"/> to <paramref name="update"/>'s status atomically; returns false
-    /// (and changes nothing) when the run is in another state — how jobs stay reentrant under at-least-once delivery.
+    /// Moves a run from one of <paramref name="from"/> to <paramref name="update"/>'s status atomically and returns it as
+    /// it is now; returns null (and changes nothing) when the run is in another state — how jobs stay reentrant under
+    /// at-least-once delivery.
     /// </summary>
-    Task<bool> TransitionRunAsync(long runId, IReadOnlyCollection<RunStatus> from, RunUpdate update, CancellationToken cancellationToken = default);
+    Task<ProjectRun?> TransitionRunAsync(long runId, IReadOnlyCollection<RunStatus> from, RunUpdate update, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Approves a run atomically with its audit record: only while it awaits approval and only for the plan with

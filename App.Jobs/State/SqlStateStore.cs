@@ -31,14 +31,13 @@ public sealed class SqlStateStore : IStateStore, IAsyncDisposable
     /// <summary>
     /// Statements leave no session state behind (no SET, no temporary tables, transaction-scoped locks only), so their
     /// pooled connections skip Npgsql's reset on reuse (<c>DISCARD ALL</c>: a third of the statements a plan sent).
-    /// Session advisory locks do leave state: they get a pool of their own that keeps the reset, so a lock whose unlock
-    /// failed still dies when its connection is reused.
+    /// Session advisory locks do leave state: they come from a pool of their own, are always unlocked explicitly, and a
+    /// connection whose lock or unlock failed is closed, not reused (<see cref="SessionLocks.Abandon"/>).
     /// </summary>
     public static SqlStateStore ForPostgres(string connectionString)
     {
         var statements = new NpgsqlConnectionStringBuilder(connectionString) { NoResetOnClose = true };
-        var locks = new NpgsqlConnectionStringBuilder(connectionString) { NoResetOnClose = false };
-        return new(Dialect.Postgres, NpgsqlDataSource.Create(statements.ConnectionString), NpgsqlDataSource.Create(locks.ConnectionString), null);
+        return new(Dialect.Postgres, NpgsqlDataSource.Create(statements.ConnectionString), NpgsqlDataSource.Create(statements.ConnectionString), null);
     }
 
     public static SqlStateStore ForSqlite(string databaseFile)
@@ -503,7 +502,7 @@ public sealed class SqlStateStore : IStateStore, IAsyncDisposable
     public Task SetRunCheckRunAsync(long runId, long checkRunId, CancellationToken cancellationToken = default) =>
         ExecuteAsync("UPDATE project_runs SET check_run_id = @c WHERE id = @id;", cancellationToken, ("@id", runId), ("@c", checkRunId));
 
-    public async Task<bool> TransitionRunAsync(long runId, IReadOnlyCollection<RunStatus> from, RunUpdate u, CancellationToken cancellationToken = default)
+    public async Task<ProjectRun?> TransitionRunAsync(long runId, IReadOnlyCollection<RunStatus> from, RunUpdate u, CancellationToken cancellationToken = default)
     {
         if (from.Count == 0)
         {
@@ -535,9 +534,11 @@ public sealed class SqlStateStore : IStateStore, IAsyncDisposable
                 fingerprint = COALESCE(@fp, fingerprint),
                 summary = COALESCE(@summary, summary),
                 error = COALESCE(@error, error)
-            WHERE id = @id AND status IN ({string.Join(", ", fromNames)});
+            WHERE id = @id AND status IN ({string.Join(", ", fromNames)})
+            RETURNING {RunColumns};
             """;
-        return await ExecuteAsync(sql, cancellationToken, [.. parameters]) == 1;
+        var rows = await QueryAsync(sql, MapRun, cancellationToken, [.. parameters]);
+        return rows.Count == 0 ? null : rows[0];
     }
 
     // ---- approvals ---------------------------------------------------------------------------------------------
@@ -627,8 +628,9 @@ public sealed class SqlStateStore : IStateStore, IAsyncDisposable
         }
         catch
         {
-            // Cancelled while waiting (or the server went away): the connection goes back to the pool, never leaks.
-            await connection.DisposeAsync();
+            // Cancelled while waiting (or the server went away): closed, since a cancel that raced the grant may have
+            // left the lock held on it.
+            await SessionLocks.AbandonAsync(connection);
             throw;
         }
 
@@ -639,11 +641,13 @@ public sealed class SqlStateStore : IStateStore, IAsyncDisposable
                 await using var unlock = Command(connection, "SELECT pg_advisory_unlock(@k1, @k2);", ("@k1", space), ("@k2", key));
                 await unlock.ExecuteNonQueryAsync();
             }
-            finally
+            catch
             {
-                // Back to the pool even if the unlock failed: Npgsql's reset on return (DISCARD ALL) drops the lock then.
-                await connection.DisposeAsync();
+                await SessionLocks.AbandonAsync(connection);
+                throw;
             }
+
+            await connection.DisposeAsync();
         });
     }
 

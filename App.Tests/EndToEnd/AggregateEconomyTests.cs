@@ -72,6 +72,6 @@ public sealed class AggregateEconomyTests(PostgresFixture postgres, S3Fixture s3
     }
 
     private static async Task FinishAsync(IStateStore state, ProjectRun run) =>
-        Assert.True(await state.TransitionRunAsync(run.Id, [RunStatus.Queued],
+        Assert.NotNull(await state.TransitionRunAsync(run.Id, [RunStatus.Queued],
             new RunUpdate(RunStatus.NoChanges, DateTimeOffset.UtcNow) { SetFinished = true, Summary = "no changes" }));
 }

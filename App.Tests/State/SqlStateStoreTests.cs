@@ -86,9 +86,9 @@ public abstract class SqlStateStoreContract : StateStoreContractBase
         var head = await Store.UpsertHeadAsync(Repo, 7, "h", "b", "main", "alice", T0);
         var run = await Store.AddRunAsync(head.Id, "envs/dev", false, "h", "changed", T0);
 
-        Assert.True(await Store.TransitionRunAsync(run.Id, [RunStatus.Queued], new RunUpdate(RunStatus.Planning, T0) { IncrementAttempts = true, SetStarted = true }));
-        Assert.False(await Store.TransitionRunAsync(run.Id, [RunStatus.Queued], new RunUpdate(RunStatus.Planning, T0) { IncrementAttempts = true }));
-        Assert.True(await Store.TransitionRunAsync(run.Id, [RunStatus.Planning],
+        Assert.NotNull(await Store.TransitionRunAsync(run.Id, [RunStatus.Queued], new RunUpdate(RunStatus.Planning, T0) { IncrementAttempts = true, SetStarted = true }));
+        Assert.Null(await Store.TransitionRunAsync(run.Id, [RunStatus.Queued], new RunUpdate(RunStatus.Planning, T0) { IncrementAttempts = true }));
+        Assert.NotNull(await Store.TransitionRunAsync(run.Id, [RunStatus.Planning],
             new RunUpdate(RunStatus.AwaitingApproval, T0.AddSeconds(3)) { SetFinished = true, Fingerprint = "fp", PlanSha256 = "sha", Summary = "+1" }));
 
         var stored = (await Store.GetRunAsync(run.Id))!;
