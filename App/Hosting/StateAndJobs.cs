@@ -78,7 +78,14 @@ public static class StateAndJobs
                 .UseFilter(new CurrentJob());
             if (!string.IsNullOrWhiteSpace(connectionString))
             {
-                config.UsePostgreSqlStorage(c => c.UseNpgsqlConnection(connectionString), new PostgreSqlStorageOptions
+                // Hangfire's pooled connections skip Npgsql's reset on return (DISCARD ALL): it was a third of the
+                // statements each plan job cost PostgreSQL (≈ 12 a job, docs/benchmarks.md). Hangfire.PostgreSql leaves
+                // no session state behind — its transactions end (Npgsql rolls back any that did not), its locks are
+                // rows, not advisory locks — except LISTEN, which it repeats before every wait; a pooled connection
+                // that still listens only gets NOTIFY messages that Npgsql reads and drops on its next use (idle ones
+                // are closed after Npgsql's idle lifetime, 5 min).
+                var hangfireConnection = new Npgsql.NpgsqlConnectionStringBuilder(connectionString) { NoResetOnClose = true }.ConnectionString;
+                config.UsePostgreSqlStorage(c => c.UseNpgsqlConnection(hangfireConnection), new PostgreSqlStorageOptions
                 {
                     // LISTEN/NOTIFY starts a job in milliseconds instead of the 15 s default poll.
                     EnableLongPolling = true,
