@@ -136,7 +136,7 @@ start_s3() {
             sleep 0.2
         done
         if kill -0 "$S3_PID" 2>/dev/null && s3_answers "$port"; then
-            export ENSEMBLE_BENCH_S3_URL="http://127.0.0.1:$port"
+            export ENSEMBLE_BENCH_S3_URL="http://127.0.0.1:$port" ENSEMBLE_BENCH_S3_PID="$S3_PID"
             log "s3rver ready on 127.0.0.1:$port"
             return 0
         fi

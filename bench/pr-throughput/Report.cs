@@ -17,13 +17,13 @@ public static class Report
         {
             Line($"- Runner `{t.Runner}`, stand-in `{t.StandIn}`, {t.Workers} Hangfire workers; load average {t.LoadBefore} before, {t.LoadAfter} after");
             md.AppendLine();
-            Line($"| run | projects | webhook ack ms | first check run s | all check runs s | first final s | half final s | all final s | aggregate final s | App CPU ms/project | terraform-sim + git CPU ms/project | PostgreSQL CPU ms/project | harness (WireMock) CPU ms/project | machine CPU ms/project | GitHub requests/project | App idle CPU ms/s before | load average after |");
-            md.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+            Line($"| run | projects | webhook ack ms | first check run s | all check runs s | first final s | half final s | all final s | aggregate final s | App CPU ms/project | terraform-sim + git CPU ms/project | PostgreSQL CPU ms/project | harness (WireMock) CPU ms/project | S3 server CPU ms/project | machine CPU ms/project | GitHub requests/project | App idle CPU ms/s before | load average after |");
+            md.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
             foreach (var r in new[] { t.Warmup }.Concat(t.Runs))
             {
                 var n = (double)r.Projects;
                 var tl = r.Timeline;
-                Line($"| {(r.Run == 0 ? "warm-up" : r.Run.ToString(CultureInfo.InvariantCulture))} | {r.Projects} | {tl.AckMs:0} | {tl.FirstCheckRunMs / 1000:0.00} | {tl.AllCheckRunsMs / 1000:0.00} | {tl.FirstCompletedMs / 1000:0.00} | {tl.HalfCompletedMs / 1000:0.00} | **{tl.AllCompletedMs / 1000:0.00}** | {tl.AggregateMs / 1000:0.00} | **{r.Cpu.App * 1000 / n:0.0}** | {r.Cpu.Children * 1000 / n:0.0} | {r.Cpu.Postgres * 1000 / n:0.0} | {r.Cpu.Harness * 1000 / n:0.0} | {r.Cpu.Machine * 1000 / n:0.0} | {r.GitHubRequests / n:0.00} | {r.AppIdleCpuPerSecond * 1000:0} | {r.LoadAverage} |");
+                Line($"| {(r.Run == 0 ? "warm-up" : r.Run.ToString(CultureInfo.InvariantCulture))} | {r.Projects} | {tl.AckMs:0} | {tl.FirstCheckRunMs / 1000:0.00} | {tl.AllCheckRunsMs / 1000:0.00} | {tl.FirstCompletedMs / 1000:0.00} | {tl.HalfCompletedMs / 1000:0.00} | **{tl.AllCompletedMs / 1000:0.00}** | {tl.AggregateMs / 1000:0.00} | **{r.Cpu.App * 1000 / n:0.0}** | {r.Cpu.Children * 1000 / n:0.0} | {r.Cpu.Postgres * 1000 / n:0.0} | {r.Cpu.Harness * 1000 / n:0.0} | {r.Cpu.S3 * 1000 / n:0.0} | {r.Cpu.Machine * 1000 / n:0.0} | {r.GitHubRequests / n:0.00} | {r.AppIdleCpuPerSecond * 1000:0} | {r.LoadAverage} |");
             }
 
             md.AppendLine();

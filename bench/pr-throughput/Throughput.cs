@@ -22,7 +22,14 @@ public static class Throughput
     public sealed record Timeline(double AckMs, double FirstCheckRunMs, double AllCheckRunsMs, double FirstCompletedMs, double HalfCompletedMs, double AllCompletedMs, double AggregateMs);
 
     /// <param name="Machine">Everything the machine was busy with over the run (see <see cref="BenchMachine.BusyCpuSeconds"/>).</param>
-    public sealed record Cpu(double App, double Children, double Postgres, double Harness, double Machine);
+    /// <summary>s3rver's CPU seconds so far (run.sh exports its pid), or NaN.</summary>
+    private static double S3Cpu() =>
+        int.TryParse(Environment.GetEnvironmentVariable("ENSEMBLE_BENCH_S3_PID"), out var pid) && File.Exists($"/proc/{pid}/stat")
+            ? ProcStat.Process(pid).Own
+            : double.NaN;
+
+    /// <param name="S3">The S3 server's own CPU (s3rver started by run.sh; NaN when its pid is unknown).</param>
+    public sealed record Cpu(double App, double Children, double Postgres, double Harness, double Machine, double S3);
 
     public sealed record JobStat(string Job, int Count, double LatencyP50, double LatencyP95, double LatencyMax, double DurationP50, double DurationP95, double DurationSum);
 
@@ -219,6 +226,7 @@ public static class Throughput
         var appBefore = ProcStat.Process(app.Pid);
         var postgresBefore = ProcStat.Postgres(postmaster);
         var harnessBefore = ProcStat.Self();
+        var s3Before = S3Cpu();
         var machineBefore = BenchMachine.BusyCpuSeconds();
         var start = Stopwatch.GetTimestamp();
         using (var response = await http.SendAsync(request))
@@ -260,7 +268,7 @@ public static class Throughput
 
         var appAfter = ProcStat.Process(app.Pid);
         var cpu = new Cpu(appAfter.Own - appBefore.Own, appAfter.Children - appBefore.Children, ProcStat.Postgres(postmaster) - postgresBefore, ProcStat.Self() - harnessBefore,
-            BenchMachine.BusyCpuSeconds() - machineBefore);
+            BenchMachine.BusyCpuSeconds() - machineBefore, S3Cpu() - s3Before);
         var conclusions = github.CheckRuns.Where(c => c.HeadSha == head && c.Name.StartsWith("ensemble: ", StringComparison.Ordinal))
             .GroupBy(c => c.Name).Select(g => g.Last().Conclusion ?? "none").GroupBy(c => c).ToDictionary(g => g.Key, g => g.Count());
         // Jobs finish their bookkeeping (state change to Succeeded) a moment after their last GitHub call.
@@ -356,5 +364,5 @@ public static class Throughput
     }
 
     public static string Summary(RunResult r) => string.Create(CultureInfo.InvariantCulture,
-        $"{r.Projects} projects: all completed at {r.Timeline.AllCompletedMs / 1000:0.00} s (aggregate {r.Timeline.AggregateMs / 1000:0.00} s); CPU s app {r.Cpu.App:0.00} children {r.Cpu.Children:0.00} postgres {r.Cpu.Postgres:0.00} harness {r.Cpu.Harness:0.00} machine {r.Cpu.Machine:0.00}; {r.GitHubRequests} GitHub requests; {string.Join(", ", r.Conclusions.Select(kv => $"{kv.Value} {kv.Key}"))}");
+        $"{r.Projects} projects: all completed at {r.Timeline.AllCompletedMs / 1000:0.00} s (aggregate {r.Timeline.AggregateMs / 1000:0.00} s); CPU s app {r.Cpu.App:0.00} children {r.Cpu.Children:0.00} postgres {r.Cpu.Postgres:0.00} harness {r.Cpu.Harness:0.00} s3 {r.Cpu.S3:0.00} machine {r.Cpu.Machine:0.00}; {r.GitHubRequests} GitHub requests; {string.Join(", ", r.Conclusions.Select(kv => $"{kv.Value} {kv.Key}"))}");
 }
