@@ -83,21 +83,7 @@ public sealed class SandboxTerraformRunner : ITerraformRunner
             return [await Fail(first, onLine)];
         }
 
-        var reader = new StepScript.Reader(marker);
-        var result = await ChildProcess.RunAsync(sandbox.Start, sandbox.Environment, async line =>
-        {
-            var e = reader.Read(line);
-            if (e.Output is { } output)
-            {
-                await onLine(output);
-            }
-
-            if (e.Started is { } step)
-            {
-                await onStep(step);
-            }
-        }, _options.Timeout, null, cancellationToken, reader.StartsStep);
-        return reader.Results(result);
+        return await StepScript.RunAsync(sandbox.Start, sandbox.Environment, marker, onStep, onLine, _options.Timeout, cancellationToken);
     }
 
     private sealed record Sandbox(ProcessStartInfo Start, IReadOnlyDictionary<string, string> Environment);

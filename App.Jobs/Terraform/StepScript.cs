@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text;
 
 namespace Ensemble.Jobs.Terraform;
@@ -41,6 +42,31 @@ public static class StepScript
 
         script.Append("exit 0\n");
         return script.ToString();
+    }
+
+    /// <summary>
+    /// Runs <paramref name="start"/> — a shell running <see cref="Build"/>'s script with <paramref name="marker"/>,
+    /// directly or inside a sandbox — and reads its output back into steps. <paramref name="timeout"/> bounds each step.
+    /// </summary>
+    internal static async Task<IReadOnlyList<TerraformResult>> RunAsync(
+        ProcessStartInfo start, IReadOnlyDictionary<string, string> environment, string marker,
+        Func<int, ValueTask> onStep, Func<string, ValueTask> onLine, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var reader = new Reader(marker);
+        var result = await ChildProcess.RunAsync(start, environment, async line =>
+        {
+            var e = reader.Read(line);
+            if (e.Output is { } output)
+            {
+                await onLine(output);
+            }
+
+            if (e.Started is { } step)
+            {
+                await onStep(step);
+            }
+        }, timeout, null, cancellationToken, reader.StartsStep);
+        return reader.Results(result);
     }
 
     /// <summary>A shell word that stands for exactly <paramref name="value"/>.</summary>

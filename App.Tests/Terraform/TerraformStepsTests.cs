@@ -103,6 +103,37 @@ public sealed class TerraformStepsTests : IDisposable
         Assert.DoesNotContain(RunnerSandbox.SecretValue, text);
     }
 
+    [Fact]
+    public async Task RunStepsAsync_Process_StepsSeeNoAppSecretInTheirEnvironment()
+    {
+        _box.WriteHostileProject();
+        var steps = Steps(
+            new TerraformStep(["init", "-input=false", "-no-color"], [0]),
+            new TerraformStep(["plan", "-input=false", "-no-color", "-detailed-exitcode", $"-out={_box.PlanFile}"], [0, 2]));
+
+        var (results, log) = await RunAsync(Runner(TerraformRunnerFactory.Process), steps);
+
+        var text = string.Join("\n", log);
+        Assert.Equal([0, 2], results.Select(r => r.ExitCode));
+        Assert.Contains("sim_probe.key: observed_env=\"(unset)\"", text);
+        Assert.DoesNotContain(RunnerSandbox.SecretValue, text);
+    }
+
+    [Fact]
+    public async Task RunStepsAsync_Process_StepsRunFromOneShellNotFromTheApp()
+    {
+        var tool = Script("echo \"parent $PPID $(cat /proc/$PPID/comm)\"\n");
+
+        var (results, log) = await RunAsync(Runner(TerraformRunnerFactory.Process),
+            Steps(new TerraformStep(["init"], [0]), new TerraformStep(["plan"], [0])) with { Tool = tool });
+
+        Assert.Equal([0, 0], results.Select(r => r.ExitCode));
+        var parents = log.Where(l => l.StartsWith("parent ", StringComparison.Ordinal)).ToList();
+        Assert.Equal(2, parents.Count);
+        Assert.Equal(parents[0], parents[1]);
+        Assert.NotEqual($"parent {Environment.ProcessId}", parents[0].Split(' ')[0] + " " + parents[0].Split(' ')[1]);
+    }
+
     [Theory]
     [MemberData(nameof(Runners))]
     public async Task RunStepsAsync_FailingStep_StopsThereWithItsCodeAndOutput(string kind)
