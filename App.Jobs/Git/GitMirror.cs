@@ -400,15 +400,38 @@ public sealed class GitMirror
         Directory.CreateDirectory(target);
         var checkout = new TreeCheckout(target, pathspecs);
         checkout.Start(commit);
-        var command = new GitCommand(["cat-file", "--batch"]) { GitDirectory = mirror };
         try
         {
-            var (exitCode, stderr) = await GitProcess.RunStreamingAsync(
-                command, checkout.WriteRequestsAsync, (stdout, token) => Task.Run(() => checkout.ReadAnswers(stdout), token), ct).ConfigureAwait(false);
-            if (exitCode != 0)
+            var catFile = CatFilePool.Shared.Rent(mirror);
+            var reusable = false;
+            try
             {
-                throw GitProcess.Failure(command, exitCode, stderr);
+                using (ct.Register(catFile.Kill))
+                {
+                    var reading = Task.Run(() => checkout.ReadAnswers(catFile.Output), CancellationToken.None);
+                    var writing = checkout.WriteRequestsAsync(catFile.Input, ct);
+                    await Task.WhenAll(reading, writing).ConfigureAwait(false);
+                }
+
+                ct.ThrowIfCancellationRequested();
+                if (!checkout.Complete)
+                {
+                    throw new GitException($"git cat-file --batch stopped answering: {catFile.StandardError}");
+                }
+
+                // A commit it could not find is about to be fetched: a fresh process looks at the packs anew.
+                reusable = !checkout.CommitMissing;
             }
+            catch (IOException e)
+            {
+                // Its input pipe broke: git exited.
+                throw new GitException($"git cat-file --batch stopped answering: {catFile.StandardError} ({e.Message})");
+            }
+            finally
+            {
+                CatFilePool.Shared.Return(mirror, catFile, reusable);
+            }
+
             if (checkout.CommitMissing)
             {
                 // A GitException, as git's own "not a valid object name": the caller fetches and tries again.

@@ -265,7 +265,11 @@ internal static class GitOutput
     /// no array or id string per object.
     /// </summary>
     /// <param name="onMissing">Called for each missing object, after it is added to <paramref name="missing"/>.</param>
-    public static void ReadBatch(Stream output, int? count, GitBlobHandler onContent, ICollection<string> missing, Action? onMissing = null)
+    /// <param name="done">
+    /// Checked before each answer: true ends the read without waiting for the output to end (a cat-file that stays
+    /// for the next caller). It must then hold nothing unread, or git answered more than it was asked.
+    /// </param>
+    public static void ReadBatch(Stream output, int? count, GitBlobHandler onContent, ICollection<string> missing, Action? onMissing = null, Func<bool>? done = null)
     {
         ArgumentNullException.ThrowIfNull(onContent);
         ArgumentNullException.ThrowIfNull(missing);
@@ -274,6 +278,16 @@ internal static class GitOutput
         Span<byte> id = stackalloc byte[64];
         for (var i = 0; count is null || i < count; i++)
         {
+            if (done?.Invoke() == true)
+            {
+                if (reader.HasBuffered)
+                {
+                    throw new GitException("git cat-file --batch answered more than it was asked.");
+                }
+
+                return;
+            }
+
             var header = reader.ReadLine(out var endOfStream);
             if (endOfStream && count is null)
             {
@@ -318,6 +332,8 @@ internal static class GitOutput
         private byte[] _buffer = new byte[1 << 16];
         private int _start;
         private int _end;
+
+        public bool HasBuffered => _end > _start;
 
         /// <summary>The next line without its newline; valid until the next call.</summary>
         public ReadOnlySpan<byte> ReadLine(out bool endOfStream)

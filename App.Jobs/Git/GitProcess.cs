@@ -75,35 +75,7 @@ internal static class GitProcess
         CancellationToken ct)
     {
         ct.ThrowIfCancellationRequested();
-        var startInfo = new ProcessStartInfo("git")
-        {
-            UseShellExecute = false,
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            StandardErrorEncoding = Encoding.UTF8,
-            WorkingDirectory = command.WorkingDirectory ?? string.Empty,
-        };
-        if (command.GitDirectory is not null)
-        {
-            startInfo.ArgumentList.Add($"--git-dir={command.GitDirectory}");
-        }
-
-        // No credential helper may answer for us: the token comes only from the environment.
-        foreach (var setting in command.Config.Prepend("credential.helper="))
-        {
-            startInfo.ArgumentList.Add("-c");
-            startInfo.ArgumentList.Add(setting);
-        }
-
-        foreach (var argument in command.Arguments)
-        {
-            startInfo.ArgumentList.Add(argument);
-        }
-
-        ConfigureEnvironment(startInfo.Environment, command);
-
-        using var process = new Process { StartInfo = startInfo };
+        using var process = new Process { StartInfo = StartInfo(command) };
         try
         {
             process.Start();
@@ -136,14 +108,48 @@ internal static class GitProcess
         return (process.ExitCode, stderr);
     }
 
+    /// <summary>How git is started for <paramref name="command"/>: no shell, isolated config, a scrubbed environment.</summary>
+    internal static ProcessStartInfo StartInfo(GitCommand command)
+    {
+        var startInfo = new ProcessStartInfo("git")
+        {
+            UseShellExecute = false,
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            StandardErrorEncoding = Encoding.UTF8,
+            WorkingDirectory = command.WorkingDirectory ?? string.Empty,
+        };
+        if (command.GitDirectory is not null)
+        {
+            startInfo.ArgumentList.Add($"--git-dir={command.GitDirectory}");
+        }
+
+        // No credential helper may answer for us: the token comes only from the environment.
+        foreach (var setting in command.Config.Prepend("credential.helper="))
+        {
+            startInfo.ArgumentList.Add("-c");
+            startInfo.ArgumentList.Add(setting);
+        }
+
+        foreach (var argument in command.Arguments)
+        {
+            startInfo.ArgumentList.Add(argument);
+        }
+
+        ConfigureEnvironment(startInfo.Environment, command);
+        return startInfo;
+    }
+
     /// <summary>
     /// Writes each line of <paramref name="lines"/> (ASCII: object names) to git's standard input as it comes, flushing
     /// whenever none is waiting, until the channel completes: for a <c>cat-file --batch</c> fed while its answers are read.
+    /// The stream stays open (a pooled cat-file goes on serving; <see cref="RunStreamingAsync"/> closes its own).
     /// </summary>
     public static async Task WriteLinesAsync(Stream stdin, System.Threading.Channels.ChannelReader<string> lines, CancellationToken ct)
     {
         var line = new byte[128];
-        await using var buffered = new BufferedStream(stdin, 1 << 14);
+        var buffered = new BufferedStream(stdin, 1 << 14); // not disposed: that would close stdin
         while (await lines.WaitToReadAsync(ct).ConfigureAwait(false))
         {
             while (lines.TryRead(out var text))

@@ -6,8 +6,9 @@ namespace Ensemble.Jobs.Git;
 /// <summary>
 /// Writes a commit's files — all of them, or those at and below some paths — into an empty directory through one
 /// <c>git cat-file --batch</c>: trees are read from the root, descending only into directories on the way to a wanted
-/// path, and each blob is written as it arrives. One process and no index file, where <c>git reset</c> into a private
-/// index plus <c>checkout-index</c> took two (each process start costs milliseconds of CPU, on every plan).
+/// path, and each blob is written as it arrives. No process of its own and no index file: the cat-file is a pooled one
+/// (<see cref="CatFilePool"/>), where <c>git reset</c> into a private index plus <c>checkout-index</c> took two new
+/// processes (each start costs milliseconds of CPU, on every plan).
 /// As <c>checkout-index</c> without filters: contents as committed (no <c>.gitattributes</c> eol conversion or
 /// smudge filters), executable bit from mode 100755, symlinks as links, a submodule as an empty directory.
 /// </summary>
@@ -50,18 +51,24 @@ internal sealed class TreeCheckout
     /// <summary>The commit's root tree was not in the mirror.</summary>
     public bool CommitMissing { get; private set; }
 
+    /// <summary>Every request was answered (false after <see cref="ReadAnswers"/> when cat-file stopped early).</summary>
+    public bool Complete => _pending.Count == 0;
+
     /// <summary>Queues the root tree's request; then run <see cref="WriteRequestsAsync"/> and <see cref="ReadAnswers"/> concurrently.</summary>
     public void Start(string commit) => Request($"{commit}^{{tree}}", new TreeRead("", _wanted is null));
 
     /// <summary>Feeds cat-file's standard input until every request has been answered.</summary>
     public Task WriteRequestsAsync(Stream stdin, CancellationToken ct) => GitProcess.WriteLinesAsync(stdin, _requests.Reader, ct);
 
-    /// <summary>Reads cat-file's answers (blocking, on the calling thread), writing files and asking for subtrees.</summary>
+    /// <summary>
+    /// Reads cat-file's answers (blocking, on the calling thread), writing files and asking for subtrees, until every
+    /// request is answered — cat-file itself stays for the next checkout — or its output ends.
+    /// </summary>
     public void ReadAnswers(Stream stdout)
     {
         try
         {
-            GitOutput.ReadBatch(stdout, null, OnObject, new List<string>(), OnMissing);
+            GitOutput.ReadBatch(stdout, null, OnObject, new List<string>(), OnMissing, () => Complete);
         }
         finally
         {
@@ -79,7 +86,7 @@ internal sealed class TreeCheckout
     {
         if (_pending.Count == 0)
         {
-            _requests.Writer.TryComplete(); // cat-file exits once its input ends
+            _requests.Writer.TryComplete(); // nothing more to ask
         }
     }
 

@@ -178,4 +178,97 @@ public sealed class GitMirrorCheckoutTests : IDisposable
         Assert.Contains("Refusing to check out", error.Message, StringComparison.Ordinal);
         Assert.Empty(Directory.EnumerateFileSystemEntries(destination));
     }
+
+    /// <summary>The pids of the git processes (cat-file) that name this mirror on their command line.</summary>
+    private static List<int> CatFilesOf(string mirror) =>
+        [.. Directory.EnumerateDirectories("/proc").Select(d => int.TryParse(Path.GetFileName(d), out var pid) ? pid : -1).Where(pid => pid > 0)
+            .Where(pid =>
+            {
+                try
+                {
+                    var cmdline = File.ReadAllText($"/proc/{pid}/cmdline").Replace('\0', ' ');
+                    return cmdline.Contains("cat-file", StringComparison.Ordinal) && cmdline.Contains(mirror, StringComparison.Ordinal);
+                }
+                catch (IOException)
+                {
+                    return false; // it ended while we looked
+                }
+            })];
+
+    [Fact]
+    public async Task CheckoutAsync_SecondCheckout_ReusesTheFirstOnesGitProcess()
+    {
+        var remote = _sandbox.CreateRemote();
+        var first = remote.Write("envs/a/main.tf", "a\n").Commit("a");
+        var second = remote.Write("envs/a/main.tf", "a2\n").Commit("a2");
+        var mirror = _sandbox.CreateMirror();
+        await mirror.FetchAsync(Repos.Infra, null, ["refs/heads/main"], [first, second], CancellationToken.None);
+
+        await mirror.CheckoutAsync(Repos.Infra, first, _sandbox.NewDirectoryPath("ws/1"), CancellationToken.None);
+        var afterFirst = CatFilesOf(mirror.MirrorPath(Repos.Infra));
+        await mirror.CheckoutAsync(Repos.Infra, second, _sandbox.NewDirectoryPath("ws/2"), CancellationToken.None);
+
+        Assert.Single(afterFirst);
+        Assert.Equal(afterFirst, CatFilesOf(mirror.MirrorPath(Repos.Infra)));
+        Assert.Equal("a2\n", File.ReadAllText(_sandbox.NewDirectoryPath("ws/2/envs/a/main.tf")));
+    }
+
+    [Fact]
+    public async Task CheckoutAsync_CommitFetchedAfterThePooledProcessStarted_IsCheckedOutByIt()
+    {
+        var remote = _sandbox.CreateRemote();
+        var early = remote.Write("envs/a/main.tf", "early\n").Commit("early");
+        var mirror = _sandbox.CreateMirror();
+        await mirror.FetchAsync(Repos.Infra, null, ["refs/heads/main"], [early], CancellationToken.None);
+        await mirror.CheckoutAsync(Repos.Infra, early, _sandbox.NewDirectoryPath("ws/early"), CancellationToken.None);
+        var pooled = CatFilesOf(mirror.MirrorPath(Repos.Infra));
+
+        // New objects arrive after cat-file started, in a new pack (over fetch.unpackLimit's 100 objects): it must find them.
+        remote.Write("envs/a/main.tf", "late\n").Write("envs/b/main.tf", "b\n");
+        for (var i = 0; i < 150; i++)
+        {
+            remote.Write($"envs/c/f{i}.tf", $"{i}\n");
+        }
+
+        var late = remote.Commit("late");
+        int Packs() => Directory.EnumerateFiles(Path.Combine(mirror.MirrorPath(Repos.Infra), "objects", "pack"), "*.pack").Count();
+        var packsBefore = Packs();
+        await mirror.FetchAsync(Repos.Infra, null, ["refs/heads/main"], [late], CancellationToken.None);
+        await mirror.CheckoutAsync(Repos.Infra, late, _sandbox.NewDirectoryPath("ws/late"), CancellationToken.None);
+
+        Assert.Equal(pooled, CatFilesOf(mirror.MirrorPath(Repos.Infra)));
+        Assert.Equal("late\n", File.ReadAllText(_sandbox.NewDirectoryPath("ws/late/envs/a/main.tf")));
+        Assert.Equal("b\n", File.ReadAllText(_sandbox.NewDirectoryPath("ws/late/envs/b/main.tf")));
+        Assert.Equal("149\n", File.ReadAllText(_sandbox.NewDirectoryPath("ws/late/envs/c/f149.tf")));
+        Assert.Equal(packsBefore + 1, Packs());
+    }
+
+    [Fact]
+    public async Task CheckoutAsync_AfterACancelledAndARefusedCheckout_NextCheckoutIsExact()
+    {
+        var remote = _sandbox.CreateRemote();
+        for (var i = 0; i < 300; i++)
+        {
+            remote.Write($"envs/p{i:000}/main.tf", new string('x', 2000) + i);
+        }
+
+        var big = remote.Commit("big");
+        var mirror = _sandbox.CreateMirror();
+        await mirror.FetchAsync(Repos.Infra, null, ["refs/heads/main"], [big], CancellationToken.None);
+        using (var cancelled = new CancellationTokenSource())
+        {
+            var checkout = mirror.CheckoutAsync(Repos.Infra, big, _sandbox.NewDirectoryPath("ws/cancelled"), cancelled.Token);
+            await cancelled.CancelAsync();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => checkout);
+        }
+
+        await Assert.ThrowsAsync<Ensemble.Jobs.Git.GitException>(() =>
+            mirror.CheckoutAsync(Repos.Infra, new string('1', 40), _sandbox.NewDirectoryPath("ws/unknown"), CancellationToken.None));
+        await mirror.CheckoutAsync(Repos.Infra, big, _sandbox.NewDirectoryPath("ws/after"), CancellationToken.None);
+
+        var files = Directory.EnumerateFiles(_sandbox.NewDirectoryPath("ws/after"), "*", SearchOption.AllDirectories).ToList();
+        Assert.Equal(300, files.Count);
+        Assert.Equal(new string('x', 2000) + 299, File.ReadAllText(_sandbox.NewDirectoryPath("ws/after/envs/p299/main.tf")));
+        Assert.True(CatFilesOf(mirror.MirrorPath(Repos.Infra)).Count <= 1, "a process in doubt is ended, not kept");
+    }
 }
