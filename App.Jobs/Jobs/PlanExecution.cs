@@ -206,7 +206,7 @@ public sealed class PlanExecution(
                 await progress.LineAsync(masked, ct);
             },
             ct);
-        var last = results.Count - 1;
+        var last = Math.Max(0, results.Count - 1);
         if (results.Count < steps.Length || results[last].TimedOut || !steps[last].Command.SuccessCodes.Contains(results[last].ExitCode))
         {
             if (steps[last].Command.StdoutFile is { } output && File.Exists(output))
