@@ -40,21 +40,8 @@ internal sealed class CatFileProcess : IDisposable
         }
     }
 
-    public static CatFileProcess Start(string mirror)
-    {
-        var process = new Process { StartInfo = GitProcess.StartInfo(new GitCommand(["cat-file", "--batch"]) { GitDirectory = mirror }) };
-        try
-        {
-            process.Start();
-        }
-        catch (Win32Exception e)
-        {
-            process.Dispose();
-            throw new GitException("Could not start git: is it installed and on PATH?", e);
-        }
-
-        return new CatFileProcess(process);
-    }
+    public static CatFileProcess Start(string mirror) =>
+        new(GitProcess.Start(new GitCommand(["cat-file", "--batch"]) { GitDirectory = mirror }));
 
     private async Task DrainStandardErrorAsync()
     {

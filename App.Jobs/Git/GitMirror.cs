@@ -422,11 +422,6 @@ public sealed class GitMirror
                 // A commit it could not find is about to be fetched: a fresh process looks at the packs anew.
                 reusable = !checkout.CommitMissing;
             }
-            catch (IOException e)
-            {
-                // Its input pipe broke: git exited.
-                throw new GitException($"git cat-file --batch stopped answering: {catFile.StandardError} ({e.Message})");
-            }
             finally
             {
                 CatFilePool.Shared.Return(mirror, catFile, reusable);

@@ -75,15 +75,7 @@ internal static class GitProcess
         CancellationToken ct)
     {
         ct.ThrowIfCancellationRequested();
-        using var process = new Process { StartInfo = StartInfo(command) };
-        try
-        {
-            process.Start();
-        }
-        catch (Win32Exception e)
-        {
-            throw new GitException("Could not start git: is it installed and on PATH?", e);
-        }
+        using var process = Start(command);
 
         using var killOnCancel = ct.Register(() => KillTree(process));
         var stderrTask = process.StandardError.ReadToEndAsync(CancellationToken.None);
@@ -108,8 +100,24 @@ internal static class GitProcess
         return (process.ExitCode, stderr);
     }
 
+    /// <summary>Starts git for <paramref name="command"/> (<see cref="StartInfo"/>), its three streams redirected.</summary>
+    internal static Process Start(GitCommand command)
+    {
+        var process = new Process { StartInfo = StartInfo(command) };
+        try
+        {
+            process.Start();
+            return process;
+        }
+        catch (Win32Exception e)
+        {
+            process.Dispose();
+            throw new GitException("Could not start git: is it installed and on PATH?", e);
+        }
+    }
+
     /// <summary>How git is started for <paramref name="command"/>: no shell, isolated config, a scrubbed environment.</summary>
-    internal static ProcessStartInfo StartInfo(GitCommand command)
+    private static ProcessStartInfo StartInfo(GitCommand command)
     {
         var startInfo = new ProcessStartInfo("git")
         {

@@ -57,8 +57,20 @@ internal sealed class TreeCheckout
     /// <summary>Queues the root tree's request; then run <see cref="WriteRequestsAsync"/> and <see cref="ReadAnswers"/> concurrently.</summary>
     public void Start(string commit) => Request($"{commit}^{{tree}}", new TreeRead("", _wanted is null));
 
-    /// <summary>Feeds cat-file's standard input until every request has been answered.</summary>
-    public Task WriteRequestsAsync(Stream stdin, CancellationToken ct) => GitProcess.WriteLinesAsync(stdin, _requests.Reader, ct);
+    /// <summary>
+    /// Feeds cat-file's standard input until every request has been answered. A broken pipe ends it quietly: git
+    /// exited, and <see cref="ReadAnswers"/> sees its output end with requests unanswered (<see cref="Complete"/>).
+    /// </summary>
+    public async Task WriteRequestsAsync(Stream stdin, CancellationToken ct)
+    {
+        try
+        {
+            await GitProcess.WriteLinesAsync(stdin, _requests.Reader, ct).ConfigureAwait(false);
+        }
+        catch (IOException)
+        {
+        }
+    }
 
     /// <summary>
     /// Reads cat-file's answers (blocking, on the calling thread), writing files and asking for subtrees, until every

@@ -46,7 +46,6 @@ public sealed class AggregatePublisher(
 
     private async Task PublishNowAsync(long headId, CancellationToken cancellationToken)
     {
-
         await using var headLock = await state.LockHeadAsync(headId, cancellationToken);
         var head = await state.GetHeadAsync(headId, cancellationToken)
             ?? throw new InvalidOperationException($"Pull-request head {headId} is not in the state store.");

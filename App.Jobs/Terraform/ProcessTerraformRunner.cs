@@ -10,14 +10,8 @@ public sealed class ProcessTerraformRunner(TerraformOptions options) : ITerrafor
 {
     public Task<TerraformResult> RunAsync(TerraformInvocation invocation, Func<string, ValueTask> onLine, CancellationToken cancellationToken)
     {
-        var start = new ProcessStartInfo(invocation.Tool?.Executable ?? options.Binary) { WorkingDirectory = invocation.WorkingDirectory };
-        foreach (var argument in invocation.Arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        var env = TerraformEnvironment.Build(Environment.GetEnvironmentVariable, options.Environment, invocation.HomeDirectory, invocation.TempDirectory);
-        Directory.CreateDirectory(TerraformEnvironment.PluginCacheDirectory(invocation.HomeDirectory));
+        var (start, env) = Prepare(invocation.Tool?.Executable ?? options.Binary, invocation.Arguments,
+            invocation.WorkingDirectory, invocation.HomeDirectory, invocation.TempDirectory);
         return ChildProcess.RunAsync(start, env, onLine, options.Timeout, null, cancellationToken);
     }
 
@@ -28,7 +22,7 @@ public sealed class ProcessTerraformRunner(TerraformOptions options) : ITerrafor
     public async Task<IReadOnlyList<TerraformResult>> RunStepsAsync(
         TerraformSteps steps, Func<int, ValueTask> onStep, Func<string, ValueTask> onLine, CancellationToken cancellationToken)
     {
-        if (steps.Steps.Count < 2 || !File.Exists(StepScript.Shell))
+        if (!StepScript.Suits(steps))
         {
             return await TerraformSteps.OneByOneAsync(this, steps, onStep, onLine, cancellationToken);
         }
@@ -43,14 +37,22 @@ public sealed class ProcessTerraformRunner(TerraformOptions options) : ITerrafor
         }
 
         var marker = StepScript.NewMarker();
-        var start = new ProcessStartInfo(StepScript.Shell) { WorkingDirectory = steps.WorkingDirectory };
-        foreach (var argument in (string[])["-c", StepScript.Build(executable, steps.Steps, marker), "ensemble-steps"])
+        var (shell, arguments) = StepScript.Command(executable, steps.Steps, marker);
+        var (start, env) = Prepare(shell, arguments, steps.WorkingDirectory, steps.HomeDirectory, steps.TempDirectory);
+        return await StepScript.RunAsync(start, env, marker, onStep, onLine, options.Timeout, cancellationToken);
+    }
+
+    /// <summary>The process and terraform's environment (its per-run plugin cache created).</summary>
+    private (ProcessStartInfo Start, IReadOnlyDictionary<string, string> Environment) Prepare(
+        string program, IReadOnlyList<string> arguments, string workingDirectory, string home, string temp)
+    {
+        var start = new ProcessStartInfo(program) { WorkingDirectory = workingDirectory };
+        foreach (var argument in arguments)
         {
             start.ArgumentList.Add(argument);
         }
 
-        var env = TerraformEnvironment.Build(Environment.GetEnvironmentVariable, options.Environment, steps.HomeDirectory, steps.TempDirectory);
-        Directory.CreateDirectory(TerraformEnvironment.PluginCacheDirectory(steps.HomeDirectory));
-        return await StepScript.RunAsync(start, env, marker, onStep, onLine, options.Timeout, cancellationToken);
+        Directory.CreateDirectory(TerraformEnvironment.PluginCacheDirectory(home));
+        return (start, TerraformEnvironment.Build(Environment.GetEnvironmentVariable, options.Environment, home, temp));
     }
 }

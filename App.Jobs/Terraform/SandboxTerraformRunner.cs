@@ -70,14 +70,14 @@ public sealed class SandboxTerraformRunner : ITerraformRunner
     public async Task<IReadOnlyList<TerraformResult>> RunStepsAsync(
         TerraformSteps steps, Func<int, ValueTask> onStep, Func<string, ValueTask> onLine, CancellationToken cancellationToken)
     {
-        if (steps.Steps.Count < 2 || !File.Exists(StepScript.Shell))
+        if (!StepScript.Suits(steps))
         {
             return await TerraformSteps.OneByOneAsync(this, steps, onStep, onLine, cancellationToken);
         }
 
         var marker = StepScript.NewMarker();
         var first = steps.Invocation(0);
-        if (Prepare(first, executable => (StepScript.Shell, ["-c", StepScript.Build(executable, steps.Steps, marker), "ensemble-steps"])) is not { } sandbox)
+        if (Prepare(first, executable => StepScript.Command(executable, steps.Steps, marker)) is not { } sandbox)
         {
             await onStep(0);
             return [await Fail(first, onLine)];

@@ -20,6 +20,13 @@ public static class StepScript
 
     public static string NewMarker() => $"ensemble-step-{Guid.NewGuid():N}";
 
+    /// <summary>Whether a sequence is worth a shell (two steps or more) and there is one; else the steps run one by one.</summary>
+    public static bool Suits(TerraformSteps steps) => steps.Steps.Count >= 2 && File.Exists(Shell);
+
+    /// <summary>The shell and its arguments that run <paramref name="steps"/> with <paramref name="executable"/>.</summary>
+    public static (string Program, IReadOnlyList<string> Arguments) Command(string executable, IReadOnlyList<TerraformStep> steps, string marker) =>
+        (Shell, ["-c", Build(executable, steps, marker), "ensemble-steps"]);
+
     public static string Build(string executable, IReadOnlyList<TerraformStep> steps, string marker)
     {
         var script = new StringBuilder();

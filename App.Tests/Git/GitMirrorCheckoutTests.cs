@@ -179,21 +179,9 @@ public sealed class GitMirrorCheckoutTests : IDisposable
         Assert.Empty(Directory.EnumerateFileSystemEntries(destination));
     }
 
-    /// <summary>The pids of the git processes (cat-file) that name this mirror on their command line.</summary>
-    private static List<int> CatFilesOf(string mirror) =>
-        [.. Directory.EnumerateDirectories("/proc").Select(d => int.TryParse(Path.GetFileName(d), out var pid) ? pid : -1).Where(pid => pid > 0)
-            .Where(pid =>
-            {
-                try
-                {
-                    var cmdline = File.ReadAllText($"/proc/{pid}/cmdline").Replace('\0', ' ');
-                    return cmdline.Contains("cat-file", StringComparison.Ordinal) && cmdline.Contains(mirror, StringComparison.Ordinal);
-                }
-                catch (IOException)
-                {
-                    return false; // it ended while we looked
-                }
-            })];
+    /// <summary>The git cat-file processes (<c>pid: command line</c>) of this mirror.</summary>
+    private static List<string> CatFilesOf(string mirror) =>
+        [.. Ensemble.Tests.Terraform.ProcessAssert.Mentioning(mirror).Where(p => p.Contains("cat-file", StringComparison.Ordinal))];
 
     [Fact]
     public async Task CheckoutAsync_SecondCheckout_ReusesTheFirstOnesGitProcess()

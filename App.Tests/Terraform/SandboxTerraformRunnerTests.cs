@@ -168,7 +168,8 @@ internal static class ProcessAssert
         Assert.Fail($"processes still running: {string.Join("; ", left)}");
     }
 
-    private static List<string> Mentioning(string marker)
+    /// <summary>The live processes (<c>pid: command line</c>) whose command line mentions <paramref name="marker"/>.</summary>
+    public static List<string> Mentioning(string marker)
     {
         var found = new List<string>();
         foreach (var dir in Directory.EnumerateDirectories("/proc"))
