@@ -202,6 +202,25 @@ public sealed class TerraformStepsTests : IDisposable
         Assert.False(File.Exists("/tmp/ensemble-steps-probe"), "the sandbox's /tmp is not the host's");
     }
 
+    [Fact]
+    public async Task RunStepsAsync_Sandbox_AProcessAStepLeftRunningEndsWithTheRun()
+    {
+        // A provider that forks a daemon and exits, or a hostile plan that tries to outlive its run: whatever is left
+        // in the sandbox's pid namespace is killed when the run's first process (the namespace's PID 1) exits.
+        var tool = Script("""
+            case "$1" in
+              leave) "$0" linger </dev/null >/dev/null 2>&1 & echo "left one behind" ;;
+              linger) sleep 300 ;;
+            esac
+            """);
+
+        var (results, log) = await RunAsync(Runner(TerraformRunnerFactory.Sandbox), Steps(new TerraformStep(["leave"], [0])) with { Tool = tool });
+
+        Assert.Equal([0], results.Select(r => r.ExitCode));
+        Assert.Contains("left one behind", log);
+        await ProcessAssert.NoneMentionAsync(Path.Combine(_box.Root, "bin"));
+    }
+
     [Theory]
     [MemberData(nameof(Runners))]
     public async Task RunStepsAsync_TimeoutIsPerStep_SlowSequenceOfQuickStepsPasses_AndASlowStepIsStopped(string kind)
