@@ -66,7 +66,13 @@ public static class StateAndJobs
                 [$"Ensemble:JobInvisibilityTimeout must be at least 2 seconds (got {ensemble.JobInvisibilityTimeout}); the default is 00:01:00."]);
         }
 
-        services.AddHangfire(config =>
+        if (!string.IsNullOrWhiteSpace(connectionString))
+        {
+            // Disposed with the host, after the Hangfire server (a hosted service) has stopped.
+            services.AddSingleton(_ => PostgresJobStorage(connectionString, ensemble));
+        }
+
+        services.AddHangfire((provider, config) =>
         {
             config.SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
                 .UseSimpleAssemblyNameTypeSerializer()
@@ -81,26 +87,7 @@ public static class StateAndJobs
             GlobalJobFilters.Filters.Remove(typeof(ContinuationsSupportAttribute));
             if (!string.IsNullOrWhiteSpace(connectionString))
             {
-                // Hangfire's pooled connections skip Npgsql's reset on return (DISCARD ALL): it was a third of the
-                // statements each plan job cost PostgreSQL (≈ 12 a job, docs/benchmarks.md). Hangfire.PostgreSql leaves
-                // no session state behind — its transactions end (Npgsql rolls back any that did not), its locks are
-                // rows, not advisory locks — except LISTEN, which it repeats before every wait; a pooled connection
-                // that still listens only gets NOTIFY messages that Npgsql reads and drops on its next use (idle ones
-                // are closed after Npgsql's idle lifetime, 5 min).
-                var hangfireConnection = new Npgsql.NpgsqlConnectionStringBuilder(connectionString) { NoResetOnClose = true }.ConnectionString;
-                config.UsePostgreSqlStorage(c => c.UseNpgsqlConnection(hangfireConnection), new PostgreSqlStorageOptions
-                {
-                    // LISTEN/NOTIFY starts a job in milliseconds instead of the 15 s default poll.
-                    EnableLongPolling = true,
-                    // A killed worker's job is taken over after InvisibilityTimeout of silence, not 30 min.
-                    UseSlidingInvisibilityTimeout = true,
-                    InvisibilityTimeout = ensemble.JobInvisibilityTimeout,
-                    // The poll finds what no notification announces: a dead worker's job once its invisibility ends,
-                    // and a job whose notification was missed (Hangfire.PostgreSql starts listening after its first
-                    // queue query, so a job enqueued in between waits for the poll) — 2 s at most, not the 15 s default.
-                    QueuePollInterval = TimeSpan.FromSeconds(Math.Clamp(ensemble.JobInvisibilityTimeout.TotalSeconds / 10, 1, 2)),
-                    PrepareSchemaIfNecessary = true,
-                });
+                config.UseStorage(provider.GetRequiredService<AdvisoryLockJobStorage>());
             }
             else
             {
@@ -165,6 +152,35 @@ public static class StateAndJobs
         services.AddSingleton<DeliveryDispatcher>();
         services.AddHostedService(sp => sp.GetRequiredService<DeliveryDispatcher>());
         return services;
+    }
+
+    /// <summary>Hangfire.PostgreSql, tuned for plan jobs, its locks taken as advisory locks (<see cref="AdvisoryLockJobStorage"/>).</summary>
+    private static AdvisoryLockJobStorage PostgresJobStorage(string connectionString, EnsembleOptions ensemble)
+    {
+        var options = new PostgreSqlStorageOptions
+        {
+            // LISTEN/NOTIFY starts a job in milliseconds instead of the 15 s default poll.
+            EnableLongPolling = true,
+            // A killed worker's job is taken over after InvisibilityTimeout of silence, not 30 min.
+            UseSlidingInvisibilityTimeout = true,
+            InvisibilityTimeout = ensemble.JobInvisibilityTimeout,
+            // The poll finds what no notification announces: a dead worker's job once its invisibility ends, and a job
+            // whose notification was missed (Hangfire.PostgreSql starts listening after its first queue query, so a job
+            // enqueued in between waits for the poll) — 2 s at most, not the 15 s default.
+            QueuePollInterval = TimeSpan.FromSeconds(Math.Clamp(ensemble.JobInvisibilityTimeout.TotalSeconds / 10, 1, 2)),
+            PrepareSchemaIfNecessary = true,
+        };
+
+        // Hangfire's pooled connections skip Npgsql's reset on return (DISCARD ALL): it was a third of the statements
+        // each plan job cost PostgreSQL (≈ 12 a job, docs/benchmarks.md). Hangfire.PostgreSql leaves no session state
+        // behind — its transactions end (Npgsql rolls back any that did not), and the locks it is asked for are
+        // AdvisoryLockJobStorage's, on connections of their own — except LISTEN, which it repeats before every wait; a
+        // pooled connection that still listens only gets NOTIFY messages that Npgsql reads and drops on its next use
+        // (idle ones are closed after Npgsql's idle lifetime, 5 min).
+        var hangfireConnection = new Npgsql.NpgsqlConnectionStringBuilder(connectionString) { NoResetOnClose = true }.ConnectionString;
+        return new AdvisoryLockJobStorage(
+            new PostgreSqlStorage(new Hangfire.PostgreSql.Factories.NpgsqlConnectionFactory(hangfireConnection, options), options),
+            connectionString);
     }
 
     /// <summary>Every configured value that must never reach a log, an artifact or a check run.</summary>
