@@ -97,15 +97,14 @@ public sealed class AggregatePublisher(
 
     /// <summary>
     /// While plans are under way the aggregate is interim, and one shown less than an interval ago stays (a catch-up
-    /// is scheduled): known from two small reads, without listing every run and rendering the table. Otherwise each
+    /// is scheduled): known from one small read, without listing every run and rendering the table. Otherwise each
     /// finished plan of an n-project pull request would read and render all n runs only for the gate to drop the
     /// result (n² work: 2 × 10⁶ rows for 1,000 projects). Outside the head's lock, as it publishes nothing; the last
     /// plan to finish always sees none under way (its own change is committed first) and publishes the final view.
     /// </summary>
     private async Task<bool> DeferredWhilePlanningAsync(PullRequestHead head, CancellationToken ct) =>
         head is { AggregateCheckRunId: { } id, Status: HeadStatus.Discovered or HeadStatus.Closed }
-        && await state.HasPlansUnderWayAsync(head.Id, ct)
-        && await memos.DefersInterimAsync(Target(id), CatchUp(head.Id), ct);
+        && await memos.DefersWhilePlanningAsync(head.Id, Target(id), CatchUp(head.Id), ct);
 
     /// <summary>Schedules this head's republish after a delay: the catch-up of a deferred interim view.</summary>
     private Action<TimeSpan> CatchUp(long headId) =>

@@ -85,10 +85,8 @@ public sealed partial class ApplyFallback(
     /// <summary>A click on <c>apply</c>: the approver rules of the PR apply; the approval is recorded and the apply queued.</summary>
     public async Task HandleApplyClickAsync(CheckRunEvent e, long runId, CancellationToken ct)
     {
-        var run = await state.GetRunAsync(runId, ct);
-        var head = run is null ? null : await state.GetHeadAsync(run.HeadId, ct);
-        var merge = head is null ? null : await state.GetMergeByHeadAsync(head.Id, ct);
-        if (run is null || head is null || merge is null || !IsPostMergeHead(head, merge))
+        if (await state.GetRunAndHeadAsync(runId, ct) is not (var run, var head)
+            || await state.GetMergeByHeadAsync(head.Id, ct) is not { } merge || !IsPostMergeHead(head, merge))
         {
             return;
         }

@@ -28,9 +28,7 @@ public sealed partial class ApplyFallbackPlanJob(
     [AutomaticRetry(Attempts = 3)]
     public async Task RunAsync(long runId, CancellationToken cancellationToken)
     {
-        var run = await state.GetRunAsync(runId, cancellationToken);
-        var head = run is null ? null : await state.GetHeadAsync(run.HeadId, cancellationToken);
-        if (run is null || head is null || run.CheckRunId is null)
+        if (await state.GetRunAndHeadAsync(runId, cancellationToken) is not (var run, var head) || run.CheckRunId is null)
         {
             return;
         }

@@ -43,10 +43,8 @@ public sealed partial class ApplyJob(
     [AutomaticRetry(Attempts = 0)]
     public async Task RunAsync(long runId, PerformContext? context, CancellationToken cancellationToken)
     {
-        var run = await state.GetRunAsync(runId, cancellationToken);
-        var head = run is null ? null : await state.GetHeadAsync(run.HeadId, cancellationToken);
-        var merge = head is null ? null : await state.GetMergeByHeadAsync(head.Id, cancellationToken);
-        if (run is null || head is null || merge is null)
+        if (await state.GetRunAndHeadAsync(runId, cancellationToken) is not (var run, var head)
+            || await state.GetMergeByHeadAsync(head.Id, cancellationToken) is not { } merge)
         {
             return;
         }
@@ -122,10 +120,8 @@ public sealed partial class ApplyJob(
     /// </summary>
     public async Task ReportInterruptedAsync(long runId, CancellationToken ct)
     {
-        var run = await state.GetRunAsync(runId, ct);
-        var head = run is null ? null : await state.GetHeadAsync(run.HeadId, ct);
-        var merge = head is null ? null : await state.GetMergeByHeadAsync(head.Id, ct);
-        if (run is not { Status: RunStatus.Applying } || head is null || merge is null)
+        if (await state.GetRunAndHeadAsync(runId, ct) is not (var run, var head) || run.Status != RunStatus.Applying
+            || await state.GetMergeByHeadAsync(head.Id, ct) is not { } merge)
         {
             return;
         }

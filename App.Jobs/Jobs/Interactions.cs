@@ -136,9 +136,7 @@ public sealed partial class Interactions(
 
     private async Task ApproveOneAsync(CheckRunEvent e, long runId, CancellationToken ct)
     {
-        var run = await state.GetRunAsync(runId, ct);
-        var head = run is null ? null : await state.GetHeadAsync(run.HeadId, ct);
-        if (run is null || head is null)
+        if (await state.GetRunAndHeadAsync(runId, ct) is not (var run, var head))
         {
             return;
         }

@@ -38,14 +38,12 @@ public sealed partial class PlanJob(
         // Stopped by shutdown (Hangfire's token) or because a newer commit superseded the plan mid-run.
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(jobCancellation);
         var cancellationToken = stop.Token;
-        var run = await state.GetRunAsync(runId, cancellationToken);
-        if (run is null || run.Status is not (RunStatus.Queued or RunStatus.Planning))
+        if (await state.GetRunAndHeadAsync(runId, cancellationToken) is not (var run, var head)
+            || run.Status is not (RunStatus.Queued or RunStatus.Planning))
         {
             return;
         }
 
-        var head = await state.GetHeadAsync(run.HeadId, cancellationToken)
-            ?? throw new InvalidOperationException($"Run {runId} belongs to head {run.HeadId}, which is not in the state store.");
         using var scope = logger.BeginScope(new Dictionary<string, object?>
         {
             ["Repository"] = head.Repo.FullName, ["PullRequest"] = head.Number, ["Project"] = run.ProjectPath, ["RunId"] = run.Id,

@@ -27,13 +27,14 @@ public sealed class PublishMemos(IStateStore state, TimeProvider time)
     }
 
     /// <summary>
-    /// For a caller whose next view is interim, before it renders one: true (with a catch-up scheduled) when
-    /// <see cref="ShouldSendAsync"/> would defer any interim view now, so the view need not be rendered at all.
+    /// For a head's aggregate, before it is rendered: true (with a catch-up scheduled) when plans of the head are under
+    /// way, so its next view is interim, and <see cref="ShouldSendAsync"/> would defer any interim view now: the view
+    /// need not be rendered at all.
     /// </summary>
-    public async Task<bool> DefersInterimAsync(string target, Action<TimeSpan> scheduleCatchUp, CancellationToken ct)
+    public async Task<bool> DefersWhilePlanningAsync(long headId, string target, Action<TimeSpan> scheduleCatchUp, CancellationToken ct)
     {
         var now = time.GetUtcNow();
-        var last = await state.GetPublishedAsync(target, ct);
+        var last = await state.GetPublishedWhilePlanningAsync(headId, target, ct);
         if (!PublishGate.DefersAnyInterim(last, now, PlanJob.ProgressInterval))
         {
             return false;

@@ -58,10 +58,16 @@ public interface IStateStore
 
     Task<ProjectRun?> GetRunAsync(long runId, CancellationToken cancellationToken = default);
 
+    /// <summary>A run and the head it belongs to, in one read (what every job of one run starts with); null for an unknown run.</summary>
+    Task<RunAndHead?> GetRunAndHeadAsync(long runId, CancellationToken cancellationToken = default);
+
     Task<IReadOnlyList<ProjectRun>> ListRunsAsync(long headId, CancellationToken cancellationToken = default);
 
-    /// <summary>Whether a run of the head is still queued or planning (its aggregate is then interim).</summary>
-    Task<bool> HasPlansUnderWayAsync(long headId, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// What was last shown on <paramref name="target"/> while a run of the head is still queued or planning (its
+    /// aggregate is then interim); null when none is, or when nothing was shown. One statement: a plan job asks it twice.
+    /// </summary>
+    Task<PublishedMemo?> GetPublishedWhilePlanningAsync(long headId, string target, CancellationToken cancellationToken = default);
 
     /// <summary>Runs in a non-final state (queued, planning), re-enqueued at start when jobs live in memory.</summary>
     Task<IReadOnlyList<ProjectRun>> ListUnfinishedRunsAsync(CancellationToken cancellationToken = default);

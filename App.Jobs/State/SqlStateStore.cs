@@ -378,18 +378,21 @@ public sealed class SqlStateStore : IStateStore, IAsyncDisposable
     private const string HeadColumns =
         "id, installation_id, owner, repo, pr_number, head_sha, base_sha, base_ref, author, status, aggregate_check_run_id, problems";
 
-    private static PullRequestHead MapHead(DbDataReader r) => new()
+    private static PullRequestHead MapHead(DbDataReader r) => MapHeadAt(r, 0);
+
+    /// <summary>A head whose columns start at ordinal <paramref name="o"/> (after a run's, in a join).</summary>
+    private static PullRequestHead MapHeadAt(DbDataReader r, int o) => new()
     {
-        Id = r.GetInt64(0),
-        Repo = new RepoRef(r.GetInt64(1), r.GetString(2), r.GetString(3)),
-        Number = r.GetInt32(4),
-        HeadSha = r.GetString(5),
-        BaseSha = r.GetString(6),
-        BaseRef = r.GetString(7),
-        Author = r.GetString(8),
-        Status = RunStatusNames.ParseHeadStatus(r.GetString(9)),
-        AggregateCheckRunId = Long(r, 10),
-        Problems = Str(r, 11),
+        Id = r.GetInt64(o + 0),
+        Repo = new RepoRef(r.GetInt64(o + 1), r.GetString(o + 2), r.GetString(o + 3)),
+        Number = r.GetInt32(o + 4),
+        HeadSha = r.GetString(o + 5),
+        BaseSha = r.GetString(o + 6),
+        BaseRef = r.GetString(o + 7),
+        Author = r.GetString(o + 8),
+        Status = RunStatusNames.ParseHeadStatus(r.GetString(o + 9)),
+        AggregateCheckRunId = Long(r, o + 10),
+        Problems = Str(r, o + 11),
     };
 
     public async Task<PullRequestHead> UpsertHeadAsync(RepoRef repo, int number, string headSha, string baseSha, string baseRef, string author, DateTimeOffset now, CancellationToken cancellationToken = default)
@@ -443,39 +446,60 @@ public sealed class SqlStateStore : IStateStore, IAsyncDisposable
     private const string RunColumns =
         "id, head_id, project_path, destroy, plan_sha, status, check_run_id, attempts, reasons, plan_sha256, fingerprint, summary, error, started_at, finished_at";
 
-    private static ProjectRun MapRun(DbDataReader r) => new()
+    private static ProjectRun MapRun(DbDataReader r) => MapRunAt(r, 0);
+
+    private static ProjectRun MapRunAt(DbDataReader r, int o) => new()
     {
-        Id = r.GetInt64(0),
-        HeadId = r.GetInt64(1),
-        ProjectPath = r.GetString(2),
-        Destroy = r.GetInt32(3) != 0,
-        PlanSha = r.GetString(4),
-        Status = RunStatusNames.ParseRunStatus(r.GetString(5)),
-        CheckRunId = Long(r, 6),
-        Attempts = r.GetInt32(7),
-        Reasons = Str(r, 8),
-        PlanSha256 = Str(r, 9),
-        Fingerprint = Str(r, 10),
-        Summary = Str(r, 11),
-        Error = Str(r, 12),
-        StartedAt = FromMs(r, 13),
-        FinishedAt = FromMs(r, 14),
+        Id = r.GetInt64(o + 0),
+        HeadId = r.GetInt64(o + 1),
+        ProjectPath = r.GetString(o + 2),
+        Destroy = r.GetInt32(o + 3) != 0,
+        PlanSha = r.GetString(o + 4),
+        Status = RunStatusNames.ParseRunStatus(r.GetString(o + 5)),
+        CheckRunId = Long(r, o + 6),
+        Attempts = r.GetInt32(o + 7),
+        Reasons = Str(r, o + 8),
+        PlanSha256 = Str(r, o + 9),
+        Fingerprint = Str(r, o + 10),
+        Summary = Str(r, o + 11),
+        Error = Str(r, o + 12),
+        StartedAt = FromMs(r, o + 13),
+        FinishedAt = FromMs(r, o + 14),
     };
 
     public async Task<ProjectRun> AddRunAsync(long headId, string projectPath, bool destroy, string planSha, string reasons, DateTimeOffset now, CancellationToken cancellationToken = default)
     {
-        await ExecuteAsync(
-            """
+        // The new row comes back from the insert; only a run that already existed is read (a discovery run again).
+        var rows = await QueryAsync(
+            $"""
             INSERT INTO project_runs (head_id, project_path, destroy, plan_sha, status, reasons, created_at, updated_at)
             VALUES (@head, @path, @destroy, @sha, 'queued', @reasons, @now, @now)
-            ON CONFLICT (head_id, project_path) DO NOTHING;
+            ON CONFLICT (head_id, project_path) DO NOTHING
+            RETURNING {RunColumns};
             """,
-            cancellationToken,
+            MapRun, cancellationToken,
             ("@head", headId), ("@path", projectPath), ("@destroy", destroy ? 1 : 0), ("@sha", planSha), ("@reasons", reasons), ("@now", Ms(now)));
-        var rows = await QueryAsync($"SELECT {RunColumns} FROM project_runs WHERE head_id = @head AND project_path = @path;",
-            MapRun, cancellationToken, ("@head", headId), ("@path", projectPath));
+        if (rows.Count == 0)
+        {
+            rows = await QueryAsync($"SELECT {RunColumns} FROM project_runs WHERE head_id = @head AND project_path = @path;",
+                MapRun, cancellationToken, ("@head", headId), ("@path", projectPath));
+        }
+
         return rows[0];
     }
+
+    public async Task<RunAndHead?> GetRunAndHeadAsync(long runId, CancellationToken cancellationToken = default)
+    {
+        var rows = await QueryAsync($"SELECT {RunColumnsOf("r")}, {HeadColumnsOf("h")} FROM project_runs r JOIN pr_heads h ON h.id = r.head_id WHERE r.id = @id;",
+            r => new RunAndHead(MapRunAt(r, 0), MapHeadAt(r, RunColumnCount)), cancellationToken, ("@id", runId));
+        return rows.Count == 0 ? null : rows[0];
+    }
+
+    private static readonly int RunColumnCount = RunColumns.Split(", ").Length;
+
+    private static string RunColumnsOf(string table) => string.Join(", ", RunColumns.Split(", ").Select(c => $"{table}.{c}"));
+
+    private static string HeadColumnsOf(string table) => string.Join(", ", HeadColumns.Split(", ").Select(c => $"{table}.{c}"));
 
     public async Task<ProjectRun?> GetRunAsync(long runId, CancellationToken cancellationToken = default)
     {
@@ -486,9 +510,11 @@ public sealed class SqlStateStore : IStateStore, IAsyncDisposable
     public async Task<IReadOnlyList<ProjectRun>> ListRunsAsync(long headId, CancellationToken cancellationToken = default) =>
         await QueryAsync($"SELECT {RunColumns} FROM project_runs WHERE head_id = @head ORDER BY project_path;", MapRun, cancellationToken, ("@head", headId));
 
-    public async Task<bool> HasPlansUnderWayAsync(long headId, CancellationToken cancellationToken = default) =>
-        (await QueryAsync("SELECT 1 FROM project_runs WHERE head_id = @head AND status IN ('queued', 'planning') LIMIT 1;",
-            _ => true, cancellationToken, ("@head", headId))).Count > 0;
+    public async Task<PublishedMemo?> GetPublishedWhilePlanningAsync(long headId, string target, CancellationToken cancellationToken = default) =>
+        (await QueryAsync("""
+            SELECT digest, interim, published_at, flush_due FROM published
+            WHERE target = @t AND EXISTS (SELECT 1 FROM project_runs WHERE head_id = @head AND status IN ('queued', 'planning'));
+            """, MapPublished, cancellationToken, ("@t", target), ("@head", headId))).SingleOrDefault();
 
     public async Task<IReadOnlyList<ProjectRun>> ListUnfinishedRunsAsync(CancellationToken cancellationToken = default) =>
         await QueryAsync($"SELECT {RunColumns} FROM project_runs WHERE status IN ('queued', 'planning') ORDER BY id;", MapRun, cancellationToken);
@@ -785,8 +811,10 @@ public sealed class SqlStateStore : IStateStore, IAsyncDisposable
     // ---- what was last published ---------------------------------------------------------------------------------
 
     public async Task<PublishedMemo?> GetPublishedAsync(string target, CancellationToken cancellationToken = default) =>
-        (await QueryAsync("SELECT digest, interim, published_at, flush_due FROM published WHERE target = @t;",
-            r => new PublishedMemo(r.GetString(0), r.GetInt32(1) != 0, FromMs(r, 2)!.Value, FromMs(r, 3)), cancellationToken, ("@t", target))).SingleOrDefault();
+        (await QueryAsync("SELECT digest, interim, published_at, flush_due FROM published WHERE target = @t;", MapPublished, cancellationToken, ("@t", target)))
+            .SingleOrDefault();
+
+    private static PublishedMemo MapPublished(DbDataReader r) => new(r.GetString(0), r.GetInt32(1) != 0, FromMs(r, 2)!.Value, FromMs(r, 3));
 
     public Task RecordPublishedAsync(string target, string digest, bool interim, DateTimeOffset at, CancellationToken cancellationToken = default) =>
         ExecuteAsync("""

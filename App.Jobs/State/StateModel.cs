@@ -162,5 +162,8 @@ public static class ApplyOutcomeNames
     };
 }
 
+/// <summary>A run with the pull-request head it belongs to.</summary>
+public sealed record RunAndHead(ProjectRun Run, PullRequestHead Head);
+
 /// <summary>What was last published to one GitHub object: a digest of its content, whether it was an interim view.</summary>
 public sealed record PublishedMemo(string Digest, bool Interim, DateTimeOffset PublishedAt, DateTimeOffset? FlushDue);

@@ -116,22 +116,35 @@ internal static class ChildProcess
     /// </summary>
     private static class Launcher
     {
-        private static readonly System.Collections.Concurrent.BlockingCollection<(Process Process, TaskCompletionSource Done)> Queue = [];
+        // A queue under a monitor rather than a BlockingCollection: the launcher sleeps in Monitor.Wait without the
+        // spinning a SemaphoreSlim does before it blocks, which cost CPU after every start on a small machine.
+        private static readonly Queue<(Process Process, TaskCompletionSource Done)> Pending = new();
 
         static Launcher()
         {
             var thread = new Thread(() =>
             {
-                foreach (var (process, done) in Queue.GetConsumingEnumerable())
+                while (true)
                 {
+                    (Process Process, TaskCompletionSource Done) next;
+                    lock (Pending)
+                    {
+                        while (Pending.Count == 0)
+                        {
+                            Monitor.Wait(Pending);
+                        }
+
+                        next = Pending.Dequeue();
+                    }
+
                     try
                     {
-                        process.Start();
-                        done.SetResult();
+                        next.Process.Start();
+                        next.Done.SetResult();
                     }
                     catch (Exception e)
                     {
-                        done.SetException(e);
+                        next.Done.SetException(e);
                     }
                 }
             })
@@ -145,7 +158,12 @@ internal static class ChildProcess
         public static Task StartAsync(Process process)
         {
             var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            Queue.Add((process, done));
+            lock (Pending)
+            {
+                Pending.Enqueue((process, done));
+                Monitor.Pulse(Pending);
+            }
+
             return done.Task;
         }
     }

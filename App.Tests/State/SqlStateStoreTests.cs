@@ -45,6 +45,30 @@ public abstract class SqlStateStoreContract : StateStoreContractBase
     }
 
     [Fact]
+    public async Task PublishedWhilePlanning_OnlyWhileARunOfThatHeadIsQueuedOrPlanning()
+    {
+        var head = await Store.UpsertHeadAsync(Repo, 7, "h", "b", "main", "alice", T0);
+        var other = await Store.UpsertHeadAsync(Repo, 8, "h8", "b", "main", "alice", T0);
+        var dev = await Store.AddRunAsync(head.Id, "envs/dev", false, "h", "changed", T0);
+        var prod = await Store.AddRunAsync(head.Id, "envs/prod", false, "h", "changed", T0);
+        await Store.AddRunAsync(other.Id, "envs/dev", false, "h8", "changed", T0);
+        Assert.Null(await Store.GetPublishedWhilePlanningAsync(head.Id, "check-run:70")); // nothing shown yet
+
+        await Store.RecordPublishedAsync("check-run:70", "d1", interim: true, T0);
+        var shown = new PublishedMemo("d1", true, T0, null);
+        Assert.Equal(shown, await Store.GetPublishedWhilePlanningAsync(head.Id, "check-run:70"));
+        Assert.Null(await Store.GetPublishedWhilePlanningAsync(head.Id, "check-run:71"));
+
+        await Store.TransitionRunAsync(dev.Id, [RunStatus.Queued], new RunUpdate(RunStatus.Planning, T0));
+        await Store.TransitionRunAsync(prod.Id, [RunStatus.Queued], new RunUpdate(RunStatus.NoChanges, T0));
+        Assert.Equal(shown, await Store.GetPublishedWhilePlanningAsync(head.Id, "check-run:70"));
+
+        // The last plan finished: the aggregate is final now, even though the other head still has one queued.
+        await Store.TransitionRunAsync(dev.Id, [RunStatus.Planning], new RunUpdate(RunStatus.AwaitingApproval, T0));
+        Assert.Null(await Store.GetPublishedWhilePlanningAsync(head.Id, "check-run:70"));
+    }
+
+    [Fact]
     public async Task TryScheduleFlush_OnceWhilePending_AgainWhenOverdue()
     {
         await Store.RecordPublishedAsync("comment:9", "d1", interim: true, T0);
@@ -62,6 +86,27 @@ public abstract class SqlStateStoreContract : StateStoreContractBase
         await Store.RecordDeliveryAsync(D("d-1"));
         await Store.MigrateAsync();
         Assert.NotNull(await Store.GetDeliveryAsync("d-1"));
+    }
+
+    [Fact]
+    public async Task GetRunAndHead_OneReadGivesTheRunAndItsOwnHead()
+    {
+        var head = await Store.UpsertHeadAsync(Repo, 7, "h7", "b7", "main", "alice", T0);
+        var other = await Store.UpsertHeadAsync(new RepoRef(2, "octo-org", "apps"), 8, "h8", "b8", "release", "bob", T0);
+        await Store.SetHeadAggregateCheckRunAsync(other.Id, 880);
+        await Store.AddRunAsync(head.Id, "envs/dev", false, "h7", "changed", T0);
+        var run = await Store.AddRunAsync(other.Id, "envs/prod", true, "h8", "deleted", T0);
+        await Store.SetRunCheckRunAsync(run.Id, 881);
+        await Store.TransitionRunAsync(run.Id, [RunStatus.Queued],
+            new RunUpdate(RunStatus.AwaitingApproval, T0) { IncrementAttempts = true, SetStarted = true, Summary = "+1 ~0 ±0 −2", Fingerprint = "fp" });
+
+        var found = await Store.GetRunAndHeadAsync(run.Id);
+
+        Assert.NotNull(found);
+        Assert.Equal(await Store.GetRunAsync(run.Id), found.Run);
+        Assert.Equal(await Store.GetHeadAsync(other.Id), found.Head);
+        Assert.Equal((881L, "release", 880L), (found.Run.CheckRunId, found.Head.BaseRef, found.Head.AggregateCheckRunId));
+        Assert.Null(await Store.GetRunAndHeadAsync(run.Id + 1000));
     }
 
     [Fact]
