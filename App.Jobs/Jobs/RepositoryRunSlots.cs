@@ -24,7 +24,7 @@ public sealed class RepositoryRunSlots : IAsyncDisposable
 
     /// <summary>Slots as PostgreSQL session advisory locks on (repository, slot): a killed worker's slot frees itself.</summary>
     public static RepositoryRunSlots ForPostgres(string connectionString) =>
-        new(NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(connectionString) { NoResetOnClose = true }.ConnectionString));
+        new(PostgresPools.Create(connectionString));
 
     /// <summary>The embedded mode is one process: a counter per repository is the whole truth.</summary>
     public static RepositoryRunSlots InProcess() => new(null);

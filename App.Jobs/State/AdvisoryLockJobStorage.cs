@@ -31,13 +31,12 @@ public sealed class AdvisoryLockJobStorage : JobStorage, IDisposable
     private readonly NpgsqlDataSource _locks;
 
     /// <param name="inner">Hangfire.PostgreSql's storage.</param>
-    /// <param name="connectionString">The same database's; each held lock has a connection of its own from a pool
-    /// that skips <c>DISCARD ALL</c> (<c>NoResetOnClose</c>), since a lock's connection is closed, not returned,
-    /// whenever its unlock fails (<see cref="SessionLocks"/>).</param>
+    /// <param name="connectionString">The same database's; each held lock has a connection of its own (<see cref="PostgresPools"/>),
+    /// closed instead of returned whenever its unlock fails.</param>
     public AdvisoryLockJobStorage(JobStorage inner, string connectionString)
     {
         _inner = inner;
-        _locks = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(connectionString) { NoResetOnClose = true }.ConnectionString);
+        _locks = PostgresPools.Create(connectionString);
         JobExpirationTimeout = inner.JobExpirationTimeout;
     }
 

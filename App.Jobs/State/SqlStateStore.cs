@@ -30,16 +30,13 @@ public sealed class SqlStateStore : IStateStore, IAsyncDisposable
 
     /// <summary>
     /// Statements leave no session state behind (no SET, no temporary tables, transaction-scoped locks only), so their
-    /// pooled connections skip Npgsql's reset on reuse (<c>DISCARD ALL</c>: a third of the statements a plan sent).
-    /// Session advisory locks do leave state: they come from a pool of their own (a lock held for a whole plan never
-    /// takes a connection statements need), are always unlocked explicitly, and a connection whose lock or unlock
-    /// failed is closed, not reused (<see cref="SessionLocks.AbandonAsync"/>).
+    /// pooled connections skip Npgsql's reset on reuse (<see cref="PostgresPools"/>). Session advisory locks do leave
+    /// state: they come from a pool of their own (a lock held for a whole plan never takes a connection statements
+    /// need), are always unlocked explicitly, and a connection whose lock or unlock failed is closed, not reused
+    /// (<see cref="SessionLocks.AbandonAsync"/>).
     /// </summary>
-    public static SqlStateStore ForPostgres(string connectionString)
-    {
-        var statements = new NpgsqlConnectionStringBuilder(connectionString) { NoResetOnClose = true };
-        return new(Dialect.Postgres, NpgsqlDataSource.Create(statements.ConnectionString), NpgsqlDataSource.Create(statements.ConnectionString), null);
-    }
+    public static SqlStateStore ForPostgres(string connectionString) =>
+        new(Dialect.Postgres, PostgresPools.Create(connectionString), PostgresPools.Create(connectionString), null);
 
     public static SqlStateStore ForSqlite(string databaseFile)
     {

@@ -171,13 +171,13 @@ public static class StateAndJobs
             PrepareSchemaIfNecessary = true,
         };
 
-        // Hangfire's pooled connections skip Npgsql's reset on return (DISCARD ALL): it was a third of the statements
-        // each plan job cost PostgreSQL (≈ 12 a job, docs/benchmarks.md). Hangfire.PostgreSql leaves no session state
-        // behind — its transactions end (Npgsql rolls back any that did not), and the locks it is asked for are
-        // AdvisoryLockJobStorage's, on connections of their own — except LISTEN, which it repeats before every wait; a
-        // pooled connection that still listens only gets NOTIFY messages that Npgsql reads and drops on its next use
-        // (idle ones are closed after Npgsql's idle lifetime, 5 min).
-        var hangfireConnection = new Npgsql.NpgsqlConnectionStringBuilder(connectionString) { NoResetOnClose = true }.ConnectionString;
+        // Hangfire's pooled connections skip Npgsql's reset on return (DISCARD ALL, ≈ 12 statements a job) and prepare
+        // its statements (PostgresPools). Hangfire.PostgreSql leaves no session state behind — its transactions end
+        // (Npgsql rolls back any that did not), and the locks it is asked for are AdvisoryLockJobStorage's, on
+        // connections of their own — except LISTEN, which it repeats before every wait; a pooled connection that still
+        // listens only gets NOTIFY messages that Npgsql reads and drops on its next use (idle ones are closed after
+        // Npgsql's idle lifetime, 5 min).
+        var hangfireConnection = PostgresPools.ConnectionString(connectionString);
         return new AdvisoryLockJobStorage(
             new PostgreSqlStorage(new Hangfire.PostgreSql.Factories.NpgsqlConnectionFactory(hangfireConnection, options), options),
             connectionString);
