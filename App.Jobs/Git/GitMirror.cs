@@ -398,33 +398,14 @@ public sealed class GitMirror
         }
 
         Directory.CreateDirectory(target);
-        var checkout = new TreeCheckout(target, pathspecs);
-        checkout.Start(commit);
+        var checkout = new TreeCheckout(target, pathspecs, TreeCache.Shared, mirror);
         try
         {
-            var catFile = CatFilePool.Shared.Rent(mirror);
-            var reusable = false;
-            try
+            checkout.Start(commit);
+            // Complete already when every tree it needed was cached and it wants no file: nothing to ask git.
+            if (!checkout.Complete)
             {
-                using (ct.Register(catFile.Kill))
-                {
-                    var reading = Task.Run(() => checkout.ReadAnswers(catFile.Output), CancellationToken.None);
-                    var writing = checkout.WriteRequestsAsync(catFile.Input, ct);
-                    await Task.WhenAll(reading, writing).ConfigureAwait(false);
-                }
-
-                ct.ThrowIfCancellationRequested();
-                if (!checkout.Complete)
-                {
-                    throw new GitException($"git cat-file --batch stopped answering: {catFile.StandardError}");
-                }
-
-                // A commit it could not find is about to be fetched: a fresh process looks at the packs anew.
-                reusable = !checkout.CommitMissing;
-            }
-            finally
-            {
-                CatFilePool.Shared.Return(mirror, catFile, reusable);
+                await ReadWithCatFileAsync(mirror, checkout, ct).ConfigureAwait(false);
             }
 
             if (checkout.CommitMissing)
@@ -441,6 +422,35 @@ public sealed class GitMirror
         }
 
         GitLog.CheckedOut(_logger, repo.FullName, commit, target);
+    }
+
+    /// <summary>Answers the rest of <paramref name="checkout"/> from a pooled <c>git cat-file --batch</c> of the mirror.</summary>
+    private static async Task ReadWithCatFileAsync(string mirror, TreeCheckout checkout, CancellationToken ct)
+    {
+        var catFile = CatFilePool.Shared.Rent(mirror);
+        var reusable = false;
+        try
+        {
+            using (ct.Register(catFile.Kill))
+            {
+                var reading = Task.Run(() => checkout.ReadAnswers(catFile.Output), CancellationToken.None);
+                var writing = checkout.WriteRequestsAsync(catFile.Input, ct);
+                await Task.WhenAll(reading, writing).ConfigureAwait(false);
+            }
+
+            ct.ThrowIfCancellationRequested();
+            if (!checkout.Complete)
+            {
+                throw new GitException($"git cat-file --batch stopped answering: {catFile.StandardError}");
+            }
+
+            // A commit it could not find is about to be fetched: a fresh process looks at the packs anew.
+            reusable = !checkout.CommitMissing;
+        }
+        finally
+        {
+            CatFilePool.Shared.Return(mirror, catFile, reusable);
+        }
     }
 
     /// <summary>

@@ -16,12 +16,14 @@ internal sealed class TreeCheckout
 {
     private abstract record Pending(string Path);
 
-    /// <summary>A tree to read; <paramref name="All"/>: everything below it is wanted.</summary>
-    private sealed record TreeRead(string Path, bool All) : Pending(Path);
+    /// <summary>A tree to read (<paramref name="Name"/>: what cat-file is asked); <paramref name="All"/>: everything below it is wanted.</summary>
+    private sealed record TreeRead(string Path, bool All, string Name) : Pending(Path);
 
     private sealed record BlobRead(string Path, bool Executable, bool Symlink) : Pending(Path);
 
     private readonly string _target;
+    private readonly TreeCache? _cache;
+    private readonly string _mirror;
     private readonly HashSet<string>? _wanted;
     private readonly HashSet<string> _onTheWay = new(StringComparer.Ordinal);
     private readonly HashSet<string> _directories = new(StringComparer.Ordinal);
@@ -32,9 +34,12 @@ internal sealed class TreeCheckout
 
     /// <param name="target">An existing empty directory.</param>
     /// <param name="paths">Normalised repository paths (a directory means everything below it); null for the whole tree.</param>
-    public TreeCheckout(string target, IReadOnlyCollection<string>? paths)
+    /// <param name="cache">Trees already read from <paramref name="mirror"/>, asked before cat-file (and given what it answers).</param>
+    public TreeCheckout(string target, IReadOnlyCollection<string>? paths, TreeCache? cache = null, string mirror = "")
     {
         _target = target;
+        _cache = cache;
+        _mirror = mirror;
         if (paths is not null)
         {
             _wanted = new HashSet<string>(paths, StringComparer.Ordinal);
@@ -54,8 +59,19 @@ internal sealed class TreeCheckout
     /// <summary>Every request was answered (false after <see cref="ReadAnswers"/> when cat-file stopped early).</summary>
     public bool Complete => _pending.Count == 0;
 
-    /// <summary>Queues the root tree's request; then run <see cref="WriteRequestsAsync"/> and <see cref="ReadAnswers"/> concurrently.</summary>
-    public void Start(string commit) => Request($"{commit}^{{tree}}", new TreeRead("", _wanted is null));
+    /// <summary>
+    /// Queues the root tree's request, or reads it (and what else is cached) from the cache; then, unless that made the
+    /// checkout <see cref="Complete"/>, run <see cref="WriteRequestsAsync"/> and <see cref="ReadAnswers"/> concurrently.
+    /// </summary>
+    public void Start(string commit)
+    {
+        var root = $"{commit}^{{tree}}";
+        Request(root, new TreeRead("", _wanted is null, root));
+        Answered();
+    }
+
+    /// <summary>How many objects cat-file was asked for so far (trees found in the cache are not).</summary>
+    public int Requested { get; private set; }
 
     /// <summary>
     /// Feeds cat-file's standard input until every request has been answered. A broken pipe ends it quietly: git
@@ -90,6 +106,13 @@ internal sealed class TreeCheckout
 
     private void Request(string objectName, Pending pending)
     {
+        if (pending is TreeRead tree && _cache is not null && _cache.TryGet(_mirror, objectName, out var cached))
+        {
+            ReadTree(tree, cached.Content, cached.IdBytes);
+            return;
+        }
+
+        Requested++;
         _pending.Enqueue(pending);
         _requests.Writer.TryWrite(objectName);
     }
@@ -120,6 +143,7 @@ internal sealed class TreeCheckout
         switch (_pending.Dequeue())
         {
             case TreeRead tree:
+                _cache?.Add(_mirror, tree.Name, content, id.Length / 2);
                 ReadTree(tree, content, id.Length / 2);
                 break;
             case BlobRead blob:
@@ -145,7 +169,7 @@ internal sealed class TreeCheckout
 
             var mode = entries[..space];
             var name = Encoding.UTF8.GetString(entries[(space + 1)..nul]);
-            var oid = Convert.ToHexStringLower(entries.Slice(nul + 1, idBytes));
+            var rawId = entries.Slice(nul + 1, idBytes);
             entries = entries[(nul + 1 + idBytes)..];
             if (name.Length == 0 || name is "." or ".." || name.Contains('/') || name.Equals(".git", StringComparison.OrdinalIgnoreCase) || !names.Add(name))
             {
@@ -160,10 +184,11 @@ internal sealed class TreeCheckout
                 continue;
             }
 
+            var oid = Convert.ToHexStringLower(rawId); // only for entries the checkout wants, not every sibling
             switch (Encoding.ASCII.GetString(mode))
             {
                 case "40000":
-                    Request(oid, new TreeRead(path, all));
+                    Request(oid, new TreeRead(path, all, oid));
                     break;
                 case "100644" or "100664" when all:
                     Request(oid, new BlobRead(path, Executable: false, Symlink: false));

@@ -177,6 +177,50 @@ public sealed class GitMirrorCheckoutTests : IDisposable
 
         Assert.Contains("Refusing to check out", error.Message, StringComparison.Ordinal);
         Assert.Empty(Directory.EnumerateFileSystemEntries(destination));
+
+        // Again, with the commit's trees now cached: checked again, refused again.
+        var again = _sandbox.NewDirectoryPath("ws-again");
+        error = await Assert.ThrowsAsync<Ensemble.Jobs.Git.GitException>(() => mirror.CheckoutAsync(Repos.Infra, commit, again, CancellationToken.None));
+        Assert.Contains("Refusing to check out", error.Message, StringComparison.Ordinal);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(again));
+    }
+
+    [Fact]
+    public async Task TreeCheckout_WithACache_AsksGitOnlyForTreesItHasNotSeenAndForFiles()
+    {
+        var remote = _sandbox.CreateRemote();
+        var first = remote.Write("envs/a/main.tf", "a\n").Write("envs/b/main.tf", "b\n").Write("README.md", "r").Commit("two projects");
+        var second = remote.Write("envs/b/main.tf", "b2\n").Commit("b changed");
+        var mirror = _sandbox.CreateMirror();
+        await mirror.FetchAsync(Repos.Infra, null, ["refs/heads/main"], [first, second], CancellationToken.None);
+        var path = mirror.MirrorPath(Repos.Infra);
+        var cache = new Ensemble.Jobs.Git.TreeCache();
+
+        // Cold: the root tree, envs, envs/a and its file. Then the sibling: only envs/b and its file (root and envs are
+        // the same objects). Then a's project in the next commit: a new root and envs, a's tree is unchanged.
+        Assert.Equal(4, await CheckoutCountingAsync(path, first, "envs/a", cache));
+        Assert.Equal(2, await CheckoutCountingAsync(path, first, "envs/b", cache));
+        Assert.Equal(3, await CheckoutCountingAsync(path, second, "envs/a", cache));
+        Assert.Equal(4, await CheckoutCountingAsync(path, second, "envs/b", new Ensemble.Jobs.Git.TreeCache()));
+
+        Assert.Equal("a\n", File.ReadAllText(Path.Combine(_sandbox.NewDirectoryPath($"counted/{second}/envs/a"), "main.tf")));
+        Assert.Equal("b\n", File.ReadAllText(Path.Combine(_sandbox.NewDirectoryPath($"counted/{first}/envs/b"), "main.tf")));
+        Assert.Equal("b2\n", File.ReadAllText(Path.Combine(_sandbox.NewDirectoryPath($"counted/{second}/envs/b"), "main.tf")));
+        Assert.Equal(["main.tf"], Directory.EnumerateFileSystemEntries(_sandbox.NewDirectoryPath($"counted/{second}/envs/a")).Select(Path.GetFileName));
+        Assert.False(File.Exists(_sandbox.NewDirectoryPath($"counted/{second}/README.md")));
+    }
+
+    /// <summary>Checks <paramref name="project"/> of <paramref name="commit"/> out under counted/&lt;commit&gt;; returns how many objects git was asked for.</summary>
+    private async Task<int> CheckoutCountingAsync(string mirror, string commit, string project, Ensemble.Jobs.Git.TreeCache cache)
+    {
+        var destination = _sandbox.NewDirectoryPath($"counted/{commit}");
+        Directory.CreateDirectory(destination);
+        var checkout = new Ensemble.Jobs.Git.TreeCheckout(destination, [project], cache, mirror);
+        checkout.Start(commit);
+        using var catFile = Ensemble.Jobs.Git.CatFileProcess.Start(mirror);
+        await Task.WhenAll(Task.Run(() => checkout.ReadAnswers(catFile.Output)), checkout.WriteRequestsAsync(catFile.Input, CancellationToken.None));
+        Assert.True(checkout.Complete);
+        return checkout.Requested;
     }
 
     /// <summary>The git cat-file processes (<c>pid: command line</c>) of this mirror.</summary>
