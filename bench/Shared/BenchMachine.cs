@@ -10,7 +10,7 @@ public static class BenchMachine
     /// <summary>
     /// CPU seconds the whole machine spent busy so far (/proc/stat: every process, exited or orphaned, and the kernel;
     /// not idle or iowait). The difference over an interval on a quiet machine is the honest total a workload cost,
-    /// including processes no parent accounts for (bubblewrap's sandbox init is reparented to PID 1 when it exits).
+    /// including processes no parent accounts for (a child reparented to PID 1 because its parent exited first).
     /// </summary>
     public static double BusyCpuSeconds()
     {
