@@ -16,8 +16,12 @@ internal sealed class TreeCheckout
 {
     private abstract record Pending(string Path);
 
-    /// <summary>A tree to read (<paramref name="Name"/>: what cat-file is asked); <paramref name="All"/>: everything below it is wanted.</summary>
-    private sealed record TreeRead(string Path, bool All, string Name) : Pending(Path);
+    /// <summary>
+    /// A tree to read; <paramref name="All"/>: everything below it is wanted. <paramref name="CacheName"/>: its name in
+    /// the cache — what cat-file is asked, when that names one object forever (an object id, a full commit id's
+    /// <c>^{tree}</c>); null for a name whose object can change (a branch, <c>HEAD</c>, an abbreviation).
+    /// </summary>
+    private sealed record TreeRead(string Path, bool All, string? CacheName) : Pending(Path);
 
     private sealed record BlobRead(string Path, bool Executable, bool Symlink) : Pending(Path);
 
@@ -66,7 +70,7 @@ internal sealed class TreeCheckout
     public void Start(string commit)
     {
         var root = $"{commit}^{{tree}}";
-        Request(root, new TreeRead("", _wanted is null, root));
+        Request(root, new TreeRead("", _wanted is null, IsObjectId(commit) ? root : null));
         Answered();
     }
 
@@ -106,7 +110,7 @@ internal sealed class TreeCheckout
 
     private void Request(string objectName, Pending pending)
     {
-        if (pending is TreeRead tree && _cache is not null && _cache.TryGet(_mirror, objectName, out var cached))
+        if (pending is TreeRead { CacheName: { } name } tree && _cache is not null && _cache.TryGet(_mirror, name, out var cached))
         {
             ReadTree(tree, cached.Content, cached.IdBytes);
             return;
@@ -143,7 +147,11 @@ internal sealed class TreeCheckout
         switch (_pending.Dequeue())
         {
             case TreeRead tree:
-                _cache?.Add(_mirror, tree.Name, content, id.Length / 2);
+                if (tree.CacheName is { } name)
+                {
+                    _cache?.Add(_mirror, name, content, id.Length / 2);
+                }
+
                 ReadTree(tree, content, id.Length / 2);
                 break;
             case BlobRead blob:
@@ -233,4 +241,7 @@ internal sealed class TreeCheckout
     }
 
     private string Full(string repoPath) => Path.Combine(_target, repoPath);
+
+    /// <summary>A full SHA-1 or SHA-256 object id, which names the same object forever.</summary>
+    private static bool IsObjectId(string name) => name.Length is 40 or 64 && name.All(char.IsAsciiHexDigitLower);
 }

@@ -210,6 +210,25 @@ public sealed class GitMirrorCheckoutTests : IDisposable
         Assert.False(File.Exists(_sandbox.NewDirectoryPath($"counted/{second}/README.md")));
     }
 
+    [Fact]
+    public async Task CheckoutAsync_ByANameThatMoves_SeesWhereItPointsNowDespiteTheCache()
+    {
+        var remote = _sandbox.CreateRemote();
+        var first = remote.Write("envs/b/main.tf", "b\n").Commit("b");
+        var second = remote.Write("envs/b/main.tf", "b2\n").Commit("b changed");
+        var mirror = _sandbox.CreateMirror();
+        await mirror.FetchAsync(Repos.Infra, null, ["refs/heads/main"], [first, second], CancellationToken.None);
+        var path = mirror.MirrorPath(Repos.Infra);
+        TestGit.Run(path, "update-ref", "refs/tests/moving", first);
+        await mirror.CheckoutAsync(Repos.Infra, "refs/tests/moving", _sandbox.NewDirectoryPath("ws/1"), ["envs/b"], CancellationToken.None);
+
+        TestGit.Run(path, "update-ref", "refs/tests/moving", second);
+        await mirror.CheckoutAsync(Repos.Infra, "refs/tests/moving", _sandbox.NewDirectoryPath("ws/2"), ["envs/b"], CancellationToken.None);
+
+        Assert.Equal("b\n", File.ReadAllText(_sandbox.NewDirectoryPath("ws/1/envs/b/main.tf")));
+        Assert.Equal("b2\n", File.ReadAllText(_sandbox.NewDirectoryPath("ws/2/envs/b/main.tf")));
+    }
+
     /// <summary>Checks <paramref name="project"/> of <paramref name="commit"/> out under counted/&lt;commit&gt;; returns how many objects git was asked for.</summary>
     private async Task<int> CheckoutCountingAsync(string mirror, string commit, string project, Ensemble.Jobs.Git.TreeCache cache)
     {
