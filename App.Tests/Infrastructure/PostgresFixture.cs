@@ -32,6 +32,21 @@ public sealed class PostgresFixture : IAsyncLifetime
         return new NpgsqlConnectionStringBuilder(admin) { Database = name }.ConnectionString;
     }
 
+    /// <summary>
+    /// A worker killed while it held session advisory locks: the server ends every session of <paramref name="database"/>
+    /// that holds one, without an unlock. Only that database's: pg_locks is cluster-wide, and tests running in parallel
+    /// hold advisory locks of their own (migrations).
+    /// </summary>
+    public static async Task EndSessionsHoldingAdvisoryLocksAsync(string database)
+    {
+        await using var admin = new NpgsqlConnection(database);
+        await admin.OpenAsync();
+        await using var kill = new NpgsqlCommand(
+            "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND pid <> pg_backend_pid() " +
+            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database());", admin);
+        await kill.ExecuteNonQueryAsync();
+    }
+
     public Task InitializeAsync() => Task.CompletedTask;
 
     public async Task DisposeAsync()

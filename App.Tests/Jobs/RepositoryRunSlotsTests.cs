@@ -111,16 +111,8 @@ public sealed class PostgresRepositoryRunSlotsTests(PostgresFixture postgres) : 
         Assert.NotNull(await dying.TryAcquireAsync(Monorepo, 1));
         Assert.Null(await survivor.TryAcquireAsync(Monorepo, 1));
 
-        // A worker killed mid-run: the server ends its session without an unlock. Only in this test's database:
-        // pg_locks is cluster-wide, and tests running in parallel hold advisory locks of their own (migrations).
-        await using (var admin = new Npgsql.NpgsqlConnection(connection))
-        {
-            await admin.OpenAsync();
-            await using var kill = new Npgsql.NpgsqlCommand(
-                "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND pid <> pg_backend_pid() " +
-                "AND database = (SELECT oid FROM pg_database WHERE datname = current_database());", admin);
-            await kill.ExecuteNonQueryAsync();
-        }
+        // A worker killed mid-run.
+        await PostgresFixture.EndSessionsHoldingAdvisoryLocksAsync(connection);
 
         IAsyncDisposable? slot = null;
         for (var i = 0; i < 100 && slot is null; i++)

@@ -5,7 +5,6 @@ using Hangfire.PostgreSql;
 using Hangfire.PostgreSql.Factories;
 using Hangfire.States;
 using Hangfire.Storage;
-using Npgsql;
 
 namespace Ensemble.Tests.State;
 
@@ -55,16 +54,8 @@ public sealed class AdvisoryLockJobStorageTests(PostgresFixture postgres) : ICla
         using var survivor = storage.GetConnection();
         var held = dying.AcquireDistributedLock("job:7:state-lock", TimeSpan.FromSeconds(5));
 
-        // A worker killed while it changed a job's state: the server ends its session without an unlock. Only in this
-        // test's database: pg_locks is cluster-wide, and tests running in parallel hold advisory locks of their own.
-        await using (var admin = new NpgsqlConnection(database))
-        {
-            await admin.OpenAsync();
-            await using var kill = new NpgsqlCommand(
-                "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND pid <> pg_backend_pid() " +
-                "AND database = (SELECT oid FROM pg_database WHERE datname = current_database());", admin);
-            await kill.ExecuteNonQueryAsync();
-        }
+        // A worker killed while it changed a job's state.
+        await PostgresFixture.EndSessionsHoldingAdvisoryLocksAsync(database);
 
         // Hangfire.PostgreSql's lock row would hold the job for DistributedLockTimeout (10 min).
         using (survivor.AcquireDistributedLock("job:7:state-lock", TimeSpan.FromSeconds(10)))
