@@ -104,7 +104,8 @@ public sealed class RepositoryRunSlots : IAsyncDisposable
 
     /// <summary>
     /// A 64-bit advisory key: 32 bits from the repository's name, 32 for the slot. The state store's locks use the
-    /// two-integer form (a separate key space in PostgreSQL) or small numbers, so they cannot meet these.
+    /// two-integer form (a separate key space in PostgreSQL) or small numbers, so they cannot meet these; Hangfire's
+    /// (<see cref="AdvisoryLockJobStorage.Key"/>) are 64 bits of a hash, which meet one only by a 64-bit coincidence.
     /// </summary>
     internal static long SlotKey(string repository, int slot)
     {
