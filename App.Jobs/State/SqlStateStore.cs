@@ -487,16 +487,16 @@ public sealed class SqlStateStore : IStateStore, IAsyncDisposable
 
     public async Task<RunAndHead?> GetRunAndHeadAsync(long runId, CancellationToken cancellationToken = default)
     {
-        var rows = await QueryAsync($"SELECT {RunColumnsOf("r")}, {HeadColumnsOf("h")} FROM project_runs r JOIN pr_heads h ON h.id = r.head_id WHERE r.id = @id;",
-            r => new RunAndHead(MapRunAt(r, 0), MapHeadAt(r, RunColumnCount)), cancellationToken, ("@id", runId));
+        var rows = await QueryAsync(RunAndHeadSql, r => new RunAndHead(MapRunAt(r, 0), MapHeadAt(r, RunColumnCount)), cancellationToken, ("@id", runId));
         return rows.Count == 0 ? null : rows[0];
     }
 
     private static readonly int RunColumnCount = RunColumns.Split(", ").Length;
 
-    private static string RunColumnsOf(string table) => string.Join(", ", RunColumns.Split(", ").Select(c => $"{table}.{c}"));
+    private static readonly string RunAndHeadSql =
+        $"SELECT {Qualified(RunColumns, "r")}, {Qualified(HeadColumns, "h")} FROM project_runs r JOIN pr_heads h ON h.id = r.head_id WHERE r.id = @id;";
 
-    private static string HeadColumnsOf(string table) => string.Join(", ", HeadColumns.Split(", ").Select(c => $"{table}.{c}"));
+    private static string Qualified(string columns, string table) => string.Join(", ", columns.Split(", ").Select(c => $"{table}.{c}"));
 
     public async Task<ProjectRun?> GetRunAsync(long runId, CancellationToken cancellationToken = default)
     {
