@@ -112,15 +112,9 @@ public sealed class AdvisoryLockJobStorage : JobStorage, IDisposable
         catch (Exception e) when (e is not DistributedLockTimeoutException)
         {
             // The server went away, or a reply was lost: whether the lock was granted is unknown, so the session ends.
-            Abandon(connection);
+            SessionLocks.Abandon(connection);
             throw;
         }
-    }
-
-    private static void Abandon(NpgsqlConnection connection)
-    {
-        NpgsqlConnection.ClearPool(connection);
-        connection.Dispose();
     }
 
     /// <summary>A held lock. Releasing never throws: when the unlock fails the session is ended, which releases it too.</summary>
@@ -143,7 +137,7 @@ public sealed class AdvisoryLockJobStorage : JobStorage, IDisposable
             }
             catch (Exception e) when (e is NpgsqlException or InvalidOperationException or IOException or TimeoutException)
             {
-                Abandon(connection);
+                SessionLocks.Abandon(connection);
                 return;
             }
 

@@ -12,13 +12,24 @@ internal static class SessionLocks
 {
     public static async ValueTask AbandonAsync(DbConnection connection)
     {
+        ClearPoolOf(connection);
+        await connection.DisposeAsync();
+    }
+
+    /// <summary><see cref="AbandonAsync"/> for synchronous callers (Hangfire's locks).</summary>
+    public static void Abandon(DbConnection connection)
+    {
+        ClearPoolOf(connection);
+        connection.Dispose();
+    }
+
+    private static void ClearPoolOf(DbConnection connection)
+    {
         if (connection is NpgsqlConnection npgsql)
         {
             // Idle connections of the pool close now and busy ones (this one) when returned: its session, and any
             // lock it holds, ends.
             NpgsqlConnection.ClearPool(npgsql);
         }
-
-        await connection.DisposeAsync();
     }
 }

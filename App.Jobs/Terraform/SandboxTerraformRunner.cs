@@ -64,8 +64,9 @@ public sealed class SandboxTerraformRunner : ITerraformRunner
 
     /// <summary>
     /// All steps in one bubblewrap, run by the system's shell (<see cref="StepScript"/>): a sandbox costs more than the
-    /// command in it (≈ 18–20 ms of CPU each here, mostly its namespaces; docs/benchmarks.md), and a plan's init, plan
-    /// and show need the same one. Without <c>/bin/sh</c> on the host the steps run one sandbox each.
+    /// command in it (≈ 11–15 ms of CPU each here, mostly bubblewrap's own process and mount namespace;
+    /// docs/benchmarks.md), and a plan's init, plan and show need the same one. Without <c>/bin/sh</c> on the host the
+    /// steps run one sandbox each.
     /// </summary>
     public async Task<IReadOnlyList<TerraformResult>> RunStepsAsync(
         TerraformSteps steps, Func<int, ValueTask> onStep, Func<string, ValueTask> onLine, CancellationToken cancellationToken)

@@ -80,16 +80,13 @@ public static class StepScript
     public static string Quote(string value) => "'" + value.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
 
     /// <summary>What one line of the script's output means.</summary>
-    public readonly record struct Event(string? Output, int? Started, (int Step, int ExitCode)? Exited);
+    public readonly record struct Event(string? Output, int? Started);
 
     /// <summary>Reads the script's output: marker lines become step events, everything else is the running step's output.</summary>
     public sealed class Reader(string marker)
     {
         private readonly List<TerraformResult> _results = [];
         private int _started = -1;
-
-        /// <summary>The step whose output arrives now (-1 before the first).</summary>
-        public int Current => _started;
 
         /// <summary>True for a line that starts a step (the step's time limit starts again).</summary>
         public bool StartsStep(string line) => Read(line, record: false).Started is not null;
@@ -101,7 +98,7 @@ public static class StepScript
             var at = line.IndexOf(marker, StringComparison.Ordinal);
             if (at < 0)
             {
-                return new Event(line, null, null);
+                return new Event(line, null);
             }
 
             // A step whose last line had no newline leaves it in front of the marker.
@@ -114,20 +111,20 @@ public static class StepScript
                     _started = started;
                 }
 
-                return new Event(output, started, null);
+                return new Event(output, started);
             }
 
-            if (words is ["exit", var e, var c] && int.TryParse(e, out var step) && int.TryParse(c, out var code))
+            if (words is ["exit", var e, var c] && int.TryParse(e, out _) && int.TryParse(c, out var code))
             {
                 if (record)
                 {
                     _results.Add(new TerraformResult(code, false));
                 }
 
-                return new Event(output, null, (step, code));
+                return new Event(output, null);
             }
 
-            return new Event(line, null, null);
+            return new Event(line, null);
         }
 
         /// <summary>
