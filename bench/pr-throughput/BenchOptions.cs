@@ -7,9 +7,10 @@ public sealed record BenchOptions
     public const string Usage = """
         pr-throughput [--only throughput|pickup] [--projects 200] [--runs 3] [--runner sandbox|process] [--workers N]
                       [--pickup-jobs 200] [--pickup-default-jobs 40] [--pickup-interval-ms 200] [--trace perf.data]
-                      [--terraform PATH]
+                      [--terraform PATH] [--log-level Information]
         --terraform is the stand-in the App runs as Terraform:Binary (default: the tests' JIT-compiled terraform-sim);
         run.sh passes the NativeAOT publish of it — the zero-cost stand-in — when a C toolchain can build one.
+        --log-level is the App's Logging:LogLevel:Default (default Information, what appsettings.json ships).
         Needs ENSEMBLE_BENCH_POSTGRES (superuser connection string; databases pr_* are dropped and created) and
         ENSEMBLE_BENCH_S3_URL (an S3 server taking keys S3RVER/S3RVER); bench/pr-throughput/run.sh starts both.
         """;
@@ -25,6 +26,9 @@ public sealed record BenchOptions
     public int PickupDefaultJobs { get; init; } = 40;
     public int PickupIntervalMs { get; init; } = 200;
     public string? Command { get; init; }
+
+    /// <summary>The App's default log level; what ships (appsettings.json) unless a run asks for another.</summary>
+    public string LogLevel { get; init; } = "Information";
 
     /// <summary>The stand-in terraform executable; <c>null</c> for the tests' build of terraform-sim.</summary>
     public string? Terraform { get; init; }
@@ -58,12 +62,18 @@ public sealed record BenchOptions
                 "--command" => options with { Command = Value() },
                 "--trace" => options with { TracePath = Path.GetFullPath(Value()) },
                 "--terraform" => options with { Terraform = Path.GetFullPath(Value()) },
+                "--log-level" => options with { LogLevel = CheckLogLevel(Value()) },
                 _ => throw new ArgumentException($"unknown argument {args[i]}.\n{Usage}"),
             };
         }
 
         return options;
     }
+
+    private static string CheckLogLevel(string value) =>
+        Enum.TryParse<Microsoft.Extensions.Logging.LogLevel>(value, ignoreCase: false, out var level) && Enum.IsDefined(level)
+            ? level.ToString()
+            : throw new ArgumentException($"--log-level takes one of {string.Join(", ", Enum.GetNames<Microsoft.Extensions.Logging.LogLevel>())}.\n{Usage}");
 
     private static string CheckOnly(string value) =>
         value is "throughput" or "pickup" ? value : throw new ArgumentException($"--only takes throughput or pickup.\n{Usage}");

@@ -15,7 +15,7 @@ public static class Report
         Line($"- Command: `{options.Command ?? "bench/pr-throughput/run.sh"}`");
         if (throughput is { } t)
         {
-            Line($"- Runner `{t.Runner}`, stand-in `{t.StandIn}`, {t.Workers} Hangfire workers; load average {t.LoadBefore} before, {t.LoadAfter} after");
+            Line($"- Runner `{t.Runner}`, App log level `{t.LogLevel}`, stand-in `{t.StandIn}`, {t.Workers} Hangfire workers; load average {t.LoadBefore} before, {t.LoadAfter} after");
             md.AppendLine();
             Line($"| run | projects | webhook ack ms | first check run s | all check runs s | first final s | half final s | all final s | aggregate final s | App CPU ms/project | terraform-sim + git CPU ms/project | PostgreSQL CPU ms/project | harness (WireMock) CPU ms/project | S3 server CPU ms/project | machine CPU ms/project | GitHub requests/project | App idle CPU ms/s before | load average after |");
             md.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");

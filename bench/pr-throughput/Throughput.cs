@@ -47,7 +47,7 @@ public static class Throughput
     public static string MeasuredProject(int i, int run) =>
         Scenarios.Project(Name(i), $"\nresource \"sim_thing\" \"extra_{run}\" {{\n  name = \"run {run}\"\n}}\n");
 
-    public sealed record Result(string Runner, string StandIn, int Workers, int Projects, IReadOnlyList<RunResult> Runs, RunResult Warmup, string LoadBefore, string LoadAfter);
+    public sealed record Result(string Runner, string LogLevel, string StandIn, int Workers, int Projects, IReadOnlyList<RunResult> Runs, RunResult Warmup, string LoadBefore, string LoadAfter);
 
     public static async Task<Result> RunAsync(BenchOptions options)
     {
@@ -94,8 +94,9 @@ public static class Throughput
             ["Ensemble__WorkDirectory"] = Path.Combine(root.FullName, "work"),
             ["Ensemble__PublicUrl"] = $"http://127.0.0.1:{port}/",
             ["Dashboard__Password"] = "pr-throughput-dashboard",
-            ["Logging__LogLevel__Default"] = "Warning",
-            ["Logging__LogLevel__Hangfire"] = "Warning",
+            // What ships (appsettings.json: Information) unless --log-level asks otherwise; Hangfire follows the default.
+            ["Logging__LogLevel__Default"] = options.LogLevel,
+            ["Logging__LogLevel__Hangfire"] = options.LogLevel,
             ["ASPNETCORE_ENVIRONMENT"] = "Production",
             ["DOTNET_ENVIRONMENT"] = "Production",
         };
@@ -169,7 +170,7 @@ public static class Throughput
             // Leftovers in the temp directory are harmless.
         }
 
-        return new Result(options.Runner, options.Terraform ?? SimBinary.Path, ensembleWorkers, options.Projects, runs, warmup, loadBefore, loadAfter);
+        return new Result(options.Runner, options.LogLevel, options.Terraform ?? SimBinary.Path, ensembleWorkers, options.Projects, runs, warmup, loadBefore, loadAfter);
     }
 
     private static string Name(int i) => $"p{i:000}";
