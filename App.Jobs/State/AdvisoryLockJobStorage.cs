@@ -17,7 +17,8 @@ namespace Ensemble.Jobs.State;
 /// Hangfire.PostgreSql takes each in seven statements and three commits of its own (remove a stale row, insert the row,
 /// delete it: a third of a plan job's statements, docs/benchmarks.md); an advisory lock is two statements and writes
 /// nothing. It also dies with its session: a worker killed while holding a job's lock frees it at once, where a row
-/// stayed until <c>DistributedLockTimeout</c> (10 min) and held that job's state until then.
+/// stayed until <c>DistributedLockTimeout</c> (10 min) and held that job's state until then. Optionally, the writes of a
+/// state change go in one round trip too (<see cref="BatchedWriteTransaction"/>).
 /// </summary>
 /// <remarks>
 /// Everything else is Hangfire.PostgreSql's, forwarded as it is. Its own background processes (expiration, counter
@@ -29,26 +30,40 @@ public sealed class AdvisoryLockJobStorage : JobStorage, IDisposable
 {
     private readonly JobStorage _inner;
     private readonly NpgsqlDataSource _locks;
+    private readonly BatchedWriteTransaction.Target? _writes;
 
     /// <param name="inner">Hangfire.PostgreSql's storage.</param>
     /// <param name="connectionString">The same database's; each held lock has a connection of its own (<see cref="PostgresPools"/>),
     /// closed instead of returned whenever its unlock fails.</param>
-    public AdvisoryLockJobStorage(JobStorage inner, string connectionString)
+    /// <param name="batchedWritesSchema">When set, the schema of <paramref name="inner"/>'s tables: a state change is then
+    /// written in one round trip (<see cref="BatchedWriteTransaction"/>) instead of one per statement.</param>
+    /// <param name="notifyNewJobs">With batched writes, whether an enqueued job is announced with <c>NOTIFY new_job</c>,
+    /// as Hangfire.PostgreSql does with its <c>EnableLongPolling</c>.</param>
+    public AdvisoryLockJobStorage(JobStorage inner, string connectionString, string? batchedWritesSchema = null, bool notifyNewJobs = false)
     {
         _inner = inner;
         _locks = PostgresPools.Create(connectionString);
+        if (batchedWritesSchema is not null)
+        {
+            _writes = new BatchedWriteTransaction.Target(PostgresPools.Create(connectionString), batchedWritesSchema, notifyNewJobs);
+        }
+
         JobExpirationTimeout = inner.JobExpirationTimeout;
     }
 
-    public void Dispose() => _locks.Dispose();
+    public void Dispose()
+    {
+        _locks.Dispose();
+        _writes?.Data.Dispose();
+    }
 
     public override bool LinearizableReads => _inner.LinearizableReads;
 
     public override IMonitoringApi GetMonitoringApi() => _inner.GetMonitoringApi();
 
-    public override IStorageConnection GetConnection() => new Connection((JobStorageConnection)_inner.GetConnection(), _locks);
+    public override IStorageConnection GetConnection() => new Connection((JobStorageConnection)_inner.GetConnection(), _locks, _writes);
 
-    public override IStorageConnection GetReadOnlyConnection() => new Connection((JobStorageConnection)_inner.GetReadOnlyConnection(), _locks);
+    public override IStorageConnection GetReadOnlyConnection() => new Connection((JobStorageConnection)_inner.GetReadOnlyConnection(), _locks, _writes);
 
     [Obsolete("Hangfire.PostgreSql still provides its processes (expiration, counter aggregation) as components.")]
 #pragma warning disable CS0618
@@ -146,7 +161,7 @@ public sealed class AdvisoryLockJobStorage : JobStorage, IDisposable
     }
 
     /// <summary>Hangfire.PostgreSql's connection, every call forwarded but the distributed lock.</summary>
-    private sealed class Connection(JobStorageConnection inner, NpgsqlDataSource locks) : JobStorageConnection
+    private sealed class Connection(JobStorageConnection inner, NpgsqlDataSource locks, BatchedWriteTransaction.Target? writes) : JobStorageConnection
     {
         public override IDisposable AcquireDistributedLock(string resource, TimeSpan timeout) => Acquire(locks, resource, timeout);
 
@@ -156,7 +171,9 @@ public sealed class AdvisoryLockJobStorage : JobStorage, IDisposable
             base.Dispose();
         }
 
-        public override IWriteOnlyTransaction CreateWriteTransaction() => inner.CreateWriteTransaction();
+        public override IWriteOnlyTransaction CreateWriteTransaction() => writes is null
+            ? inner.CreateWriteTransaction()
+            : new BatchedWriteTransaction((JobStorageTransaction)inner.CreateWriteTransaction(), writes);
 
         public override string CreateExpiredJob(Job job, IDictionary<string, string> parameters, DateTime createdAt, TimeSpan expireIn) =>
             inner.CreateExpiredJob(job, parameters, createdAt, expireIn);

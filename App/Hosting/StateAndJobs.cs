@@ -176,11 +176,11 @@ public static class StateAndJobs
         // (Npgsql rolls back any that did not), and the locks it is asked for are AdvisoryLockJobStorage's, on
         // connections of their own — except LISTEN, which it repeats before every wait; a pooled connection that still
         // listens only gets NOTIFY messages that Npgsql reads and drops on its next use (idle ones are closed after
-        // Npgsql's idle lifetime, 5 min).
+        // Npgsql's idle lifetime, 5 min). State changes are written in one round trip each (BatchedWriteTransaction).
         var hangfireConnection = PostgresPools.ConnectionString(connectionString);
         return new AdvisoryLockJobStorage(
             new PostgreSqlStorage(new Hangfire.PostgreSql.Factories.NpgsqlConnectionFactory(hangfireConnection, options), options),
-            connectionString);
+            connectionString, batchedWritesSchema: options.SchemaName, notifyNewJobs: options.EnableLongPolling);
     }
 
     /// <summary>Every configured value that must never reach a log, an artifact or a check run.</summary>
