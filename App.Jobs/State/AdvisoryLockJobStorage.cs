@@ -176,7 +176,9 @@ public sealed class AdvisoryLockJobStorage : JobStorage, IDisposable
             : new BatchedWriteTransaction((JobStorageTransaction)inner.CreateWriteTransaction(), writes);
 
         public override string CreateExpiredJob(Job job, IDictionary<string, string> parameters, DateTime createdAt, TimeSpan expireIn) =>
-            inner.CreateExpiredJob(job, parameters, createdAt, expireIn);
+            writes is null
+                ? inner.CreateExpiredJob(job, parameters, createdAt, expireIn)
+                : BatchedWriteTransaction.CreateExpiredJob(writes, job, parameters, createdAt, expireIn);
 
         public override IFetchedJob FetchNextJob(string[] queues, CancellationToken cancellationToken) => inner.FetchNextJob(queues, cancellationToken);
 

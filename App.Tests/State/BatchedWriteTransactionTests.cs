@@ -1,6 +1,7 @@
 using Ensemble.Jobs.State;
 using Ensemble.Tests.Infrastructure;
 using Hangfire;
+using Hangfire.Common;
 using Hangfire.PostgreSql;
 using Hangfire.PostgreSql.Factories;
 using Hangfire.States;
@@ -46,6 +47,10 @@ public sealed class BatchedWriteTransactionTests(PostgresFixture postgres) : ICl
         }
 
         client.Create(() => Console.WriteLine("later"), new ScheduledState(TimeSpan.FromHours(1)));
+        using var connection = storage.GetConnection();
+        connection.CreateExpiredJob(Job.FromExpression(() => Console.WriteLine("with parameters")),
+            new Dictionary<string, string> { ["Owner"] = "octo-org", ["RetryCount"] = "1" }, DateTime.UtcNow, TimeSpan.FromHours(2));
+        connection.CreateExpiredJob(Job.FromExpression(() => Console.WriteLine("without")), new Dictionary<string, string>(), DateTime.UtcNow, TimeSpan.FromHours(2));
     }
 
     private static async Task SucceededAsync(JobStorage storage, string id)
@@ -75,13 +80,15 @@ public sealed class BatchedWriteTransactionTests(PostgresFixture postgres) : ICl
         }
 
         await Read("""
-            SELECT j.statename, j.expireat IS NULL, round(extract(epoch FROM j.expireat - now()) / 3600), s.name, s.reason,
+            SELECT j.invocationdata::text, j.arguments::text, j.statename, j.expireat IS NULL, round(extract(epoch FROM j.expireat - now()) / 3600), s.name, s.reason,
                 (SELECT string_agg(k, ',' ORDER BY k) FROM jsonb_object_keys(s.data) k)
             FROM hangfire.job j JOIN hangfire.state s ON s.jobid = j.id ORDER BY j.id, s.id
             """);
         await Read("SELECT j.statename, q.queue, q.fetchedat IS NULL FROM hangfire.jobqueue q JOIN hangfire.job j ON j.id = q.jobid ORDER BY q.id");
         await Read("SELECT key, sum(value), bool_or(expireat IS NULL), round(max(extract(epoch FROM expireat - now())) / 3600) FROM hangfire.counter GROUP BY key ORDER BY key");
         await Read("SELECT key, value IS NOT NULL FROM hangfire.set ORDER BY key");
+        await Read("SELECT p.name, p.value, coalesce(j.statename, 'null') FROM hangfire.jobparameter p JOIN hangfire.job j ON j.id = p.jobid ORDER BY p.jobid, p.name");
+        await Read("SELECT j.invocationdata::text, j.arguments::text, round(extract(epoch FROM j.expireat - j.createdat) / 60) FROM hangfire.job j WHERE j.stateid IS NULL ORDER BY j.id");
         return rows;
     }
 
@@ -97,7 +104,8 @@ public sealed class BatchedWriteTransactionTests(PostgresFixture postgres) : ICl
         }
 
         var expected = await RowsAsync(plain);
-        Assert.Contains(expected, r => r.StartsWith("Succeeded | False | 24 | Succeeded", StringComparison.Ordinal));
+        Assert.Contains(expected, r => r.Contains("plan", StringComparison.Ordinal) && r.Contains(" | Succeeded | False | 24 | Succeeded", StringComparison.Ordinal));
+        Assert.Contains("Owner | octo-org | null", expected);
         Assert.Contains(expected, r => r.StartsWith("stats:succeeded | 1 | True", StringComparison.Ordinal));
         Assert.Equal(expected, await RowsAsync(batched));
     }
