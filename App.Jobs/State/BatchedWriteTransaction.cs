@@ -15,11 +15,13 @@ namespace Ensemble.Jobs.State;
 /// <remarks>
 /// Hangfire.PostgreSql runs each operation as a statement of its own inside a transaction scope: a job that is enqueued,
 /// processed and succeeds costs 17 statements in its three state changes (BEGIN, 2–5 statements, COMMIT each), each a
-/// round trip; here it is three batches. A batch is one implicit transaction (one <c>Sync</c>): all of it is written or none. The statements are
-/// Hangfire.PostgreSql 1.21's own, written against the same rows, so its dashboard, expiration and counter aggregation
-/// read them as theirs; <c>BatchedWriteTransactionTests</c> compares the two row by row. Hangfire.PostgreSql also wakes
-/// its same-process workers through an in-process event after a commit; that event is internal, so a batched enqueue
-/// is announced by <c>NOTIFY new_job</c> alone, which its long polling listens for in every process.
+/// round trip; here it is three batches. A batch is one implicit transaction (one <c>Sync</c>): all of it is written or
+/// none; read committed is enough, as every statement writes rows of one job or appends a counter, reading nothing the
+/// others wrote. The statements are Hangfire.PostgreSql 1.21's own, written against the same rows, so its dashboard,
+/// expiration and counter aggregation read them as theirs; <c>BatchedWriteTransactionTests</c> compares the two row by
+/// row. Hangfire.PostgreSql also wakes its same-process workers through an in-process event after a commit; that event
+/// is internal, so a batched enqueue is announced by <c>NOTIFY new_job</c> alone, which its long polling listens for in
+/// every process.
 /// </remarks>
 internal sealed class BatchedWriteTransaction(JobStorageTransaction inner, BatchedWriteTransaction.Target target) : JobStorageTransaction
 {
@@ -85,8 +87,9 @@ internal sealed class BatchedWriteTransaction(JobStorageTransaction inner, Batch
         command.Parameters.Add(new NpgsqlParameter { Value = (object?)invocation.Arguments ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
         command.Parameters.Add(new NpgsqlParameter { Value = createdAt });
         command.Parameters.Add(new NpgsqlParameter { Value = createdAt.Add(expireIn) });
-        command.Parameters.Add(new NpgsqlParameter { Value = parameters.Keys.ToArray() });
-        command.Parameters.Add(new NpgsqlParameter { Value = parameters.Values.ToArray() });
+        var pairs = parameters.ToArray();
+        command.Parameters.Add(new NpgsqlParameter { Value = pairs.Select(p => p.Key).ToArray() });
+        command.Parameters.Add(new NpgsqlParameter { Value = pairs.Select(p => p.Value).ToArray() });
         return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture).ToString(CultureInfo.InvariantCulture);
     }
 
