@@ -27,7 +27,7 @@ public sealed class EnsembleOptions
     /// How long a job of a worker that stopped answering stays invisible before another worker takes it over (Hangfire's
     /// sliding invisibility timeout: a live worker keeps extending it, every fifth of it, so long plans are not
     /// affected). One minute, not Hangfire.PostgreSql's 5: it also bounds how long a job waits when a worker claimed it
-    /// but its fetch then failed (the LISTEN connection broke under it: hangfire-postgres/Hangfire.PostgreSql#410).
+    /// but never learnt so (the connection broke before the fetch's answer arrived).
     /// </summary>
     public TimeSpan JobInvisibilityTimeout { get; set; } = TimeSpan.FromMinutes(1);
 

@@ -18,7 +18,8 @@ namespace Ensemble.Jobs.State;
 /// delete it: a third of a plan job's statements, docs/benchmarks.md); an advisory lock is two statements and writes
 /// nothing. It also dies with its session: a worker killed while holding a job's lock frees it at once, where a row
 /// stayed until <c>DistributedLockTimeout</c> (10 min) and held that job's state until then. Optionally, the writes of a
-/// state change go in one round trip too (<see cref="BatchedWriteTransaction"/>).
+/// state change go in one round trip too (<see cref="BatchedWriteTransaction"/>), and so does a worker's fetch
+/// (<see cref="JobQueue"/>).
 /// </summary>
 /// <remarks>
 /// Everything else is Hangfire.PostgreSql's, forwarded as it is. Its own background processes (expiration, counter
@@ -31,21 +32,24 @@ public sealed class AdvisoryLockJobStorage : JobStorage, IDisposable
     private readonly JobStorage _inner;
     private readonly NpgsqlDataSource _locks;
     private readonly BatchedWriteTransaction.Target? _writes;
+    private readonly JobQueue? _queue;
 
     /// <param name="inner">Hangfire.PostgreSql's storage.</param>
     /// <param name="connectionString">The same database's; each held lock has a connection of its own (<see cref="PostgresPools"/>),
     /// closed instead of returned whenever its unlock fails.</param>
-    /// <param name="batchedWritesSchema">When set, the schema of <paramref name="inner"/>'s tables: a state change is then
-    /// written in one round trip (<see cref="BatchedWriteTransaction"/>) instead of one per statement.</param>
-    /// <param name="notifyNewJobs">With batched writes, whether an enqueued job is announced with <c>NOTIFY new_job</c>,
-    /// as Hangfire.PostgreSql does with its <c>EnableLongPolling</c>.</param>
-    public AdvisoryLockJobStorage(JobStorage inner, string connectionString, string? batchedWritesSchema = null, bool notifyNewJobs = false)
+    /// <param name="tables">When set, the settings <paramref name="inner"/> was built with: a state change is then written in
+    /// one round trip (<see cref="BatchedWriteTransaction"/>) and a worker fetches its next job in one statement
+    /// (<see cref="JobQueue"/>) instead of one per statement.</param>
+    public AdvisoryLockJobStorage(JobStorage inner, string connectionString, HangfireTables? tables = null)
     {
         _inner = inner;
         _locks = PostgresPools.Create(connectionString);
-        if (batchedWritesSchema is not null)
+        if (tables is not null)
         {
-            _writes = new BatchedWriteTransaction.Target(PostgresPools.Create(connectionString), batchedWritesSchema, notifyNewJobs);
+            var data = PostgresPools.Create(connectionString);
+            _writes = new BatchedWriteTransaction.Target(data, tables.Schema, tables.LongPolling);
+            _queue = new JobQueue(data, connectionString, tables.Schema, tables.InvisibilityTimeout, tables.SlidingInvisibility,
+                tables.QueuePollInterval, tables.LongPolling);
         }
 
         JobExpirationTimeout = inner.JobExpirationTimeout;
@@ -53,6 +57,7 @@ public sealed class AdvisoryLockJobStorage : JobStorage, IDisposable
 
     public void Dispose()
     {
+        _queue?.Dispose();
         _locks.Dispose();
         _writes?.Data.Dispose();
     }
@@ -61,9 +66,9 @@ public sealed class AdvisoryLockJobStorage : JobStorage, IDisposable
 
     public override IMonitoringApi GetMonitoringApi() => _inner.GetMonitoringApi();
 
-    public override IStorageConnection GetConnection() => new Connection((JobStorageConnection)_inner.GetConnection(), _locks, _writes);
+    public override IStorageConnection GetConnection() => new Connection((JobStorageConnection)_inner.GetConnection(), _locks, _writes, _queue);
 
-    public override IStorageConnection GetReadOnlyConnection() => new Connection((JobStorageConnection)_inner.GetReadOnlyConnection(), _locks, _writes);
+    public override IStorageConnection GetReadOnlyConnection() => new Connection((JobStorageConnection)_inner.GetReadOnlyConnection(), _locks, _writes, _queue);
 
     [Obsolete("Hangfire.PostgreSql still provides its processes (expiration, counter aggregation) as components.")]
 #pragma warning disable CS0618
@@ -160,8 +165,9 @@ public sealed class AdvisoryLockJobStorage : JobStorage, IDisposable
         }
     }
 
-    /// <summary>Hangfire.PostgreSql's connection, every call forwarded but the distributed lock.</summary>
-    private sealed class Connection(JobStorageConnection inner, NpgsqlDataSource locks, BatchedWriteTransaction.Target? writes) : JobStorageConnection
+    /// <summary>Hangfire.PostgreSql's connection, every call forwarded but the distributed lock (and, with its tables' settings, writes and fetches).</summary>
+    private sealed class Connection(JobStorageConnection inner, NpgsqlDataSource locks, BatchedWriteTransaction.Target? writes, JobQueue? queue)
+        : JobStorageConnection
     {
         public override IDisposable AcquireDistributedLock(string resource, TimeSpan timeout) => Acquire(locks, resource, timeout);
 
@@ -180,7 +186,8 @@ public sealed class AdvisoryLockJobStorage : JobStorage, IDisposable
                 ? inner.CreateExpiredJob(job, parameters, createdAt, expireIn)
                 : BatchedWriteTransaction.CreateExpiredJob(writes, job, parameters, createdAt, expireIn);
 
-        public override IFetchedJob FetchNextJob(string[] queues, CancellationToken cancellationToken) => inner.FetchNextJob(queues, cancellationToken);
+        public override IFetchedJob FetchNextJob(string[] queues, CancellationToken cancellationToken) =>
+            queue is null ? inner.FetchNextJob(queues, cancellationToken) : queue.Fetch(queues, cancellationToken);
 
         public override void SetJobParameter(string id, string name, string value) => inner.SetJobParameter(id, name, value);
 
@@ -239,3 +246,9 @@ public sealed class AdvisoryLockJobStorage : JobStorage, IDisposable
         public override DateTime GetUtcDateTime() => inner.GetUtcDateTime();
     }
 }
+
+/// <summary>
+/// The settings of Hangfire.PostgreSql's storage that Ensemble's own writes and fetches in its tables follow (its
+/// <c>PostgreSqlStorageOptions</c> of the same names).
+/// </summary>
+public sealed record HangfireTables(string Schema, bool LongPolling, TimeSpan InvisibilityTimeout, bool SlidingInvisibility, TimeSpan QueuePollInterval);

@@ -73,9 +73,8 @@ public sealed class EnsembleTestApp : IAsyncDisposable
             ["Terraform:Runner"] = "sandbox",
             ["Ensemble:WorkDirectory"] = work,
             ["Ensemble:Workers"] = "4",
-            // A job a worker fetched but never started (its fetch failed after claiming the row, as with
-            // Hangfire.PostgreSql's LISTEN connection breaking: hangfire-postgres/Hangfire.PostgreSql#410) is taken
-            // over after this, well within a test's patience, instead of the default minute. Running jobs keep theirs
+            // A job a worker fetched but never started (its connection broke after claiming the row, before the
+            // answer arrived) is taken over after this, well within a test's patience, instead of the default minute. Running jobs keep theirs
             // (sliding invisibility), so nothing runs twice; a timeout's diagnostics still show the worker's error.
             ["Ensemble:JobInvisibilityTimeout"] = "00:00:30",
             ["Dashboard:Password"] = "dashboard-test-password",

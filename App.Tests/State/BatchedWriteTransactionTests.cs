@@ -34,7 +34,8 @@ public sealed class BatchedWriteTransactionTests(PostgresFixture postgres) : ICl
     {
         var options = Options(poll);
         return new AdvisoryLockJobStorage(new PostgreSqlStorage(new NpgsqlConnectionFactory(connectionString, options), options),
-            connectionString, batchedWritesSchema: options.SchemaName, notifyNewJobs: options.EnableLongPolling);
+            connectionString,
+            new HangfireTables(options.SchemaName, options.EnableLongPolling, options.InvisibilityTimeout, options.UseSlidingInvisibilityTimeout, options.QueuePollInterval));
     }
 
     /// <summary>A job's life as a worker writes it (enqueued, processing, succeeded, out of the queue) and one scheduled job.</summary>

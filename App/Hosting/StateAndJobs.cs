@@ -165,22 +165,22 @@ public static class StateAndJobs
             UseSlidingInvisibilityTimeout = true,
             InvisibilityTimeout = ensemble.JobInvisibilityTimeout,
             // The poll finds what no notification announces: a dead worker's job once its invisibility ends, and a job
-            // whose notification was missed (Hangfire.PostgreSql starts listening after its first queue query, so a job
-            // enqueued in between waits for the poll) — 2 s at most, not the 15 s default.
+            // enqueued while the listener was reconnecting — 2 s at most, not the 15 s default.
             QueuePollInterval = TimeSpan.FromSeconds(Math.Clamp(ensemble.JobInvisibilityTimeout.TotalSeconds / 10, 1, 2)),
             PrepareSchemaIfNecessary = true,
         };
 
         // Hangfire's pooled connections skip Npgsql's reset on return (DISCARD ALL, ≈ 12 statements a job) and prepare
         // its statements (PostgresPools). Hangfire.PostgreSql leaves no session state behind — its transactions end
-        // (Npgsql rolls back any that did not), and the locks it is asked for are AdvisoryLockJobStorage's, on
-        // connections of their own — except LISTEN, which it repeats before every wait; a pooled connection that still
-        // listens only gets NOTIFY messages that Npgsql reads and drops on its next use (idle ones are closed after
-        // Npgsql's idle lifetime, 5 min). State changes are written in one round trip each (BatchedWriteTransaction).
+        // (Npgsql rolls back any that did not), the locks it is asked for are AdvisoryLockJobStorage's, on connections
+        // of their own, and its LISTEN is never sent: workers fetch and listen through Ensemble's JobQueue, on a
+        // connection of its own. State changes are written in one round trip each (BatchedWriteTransaction), a fetch is
+        // one statement (JobQueue).
         var hangfireConnection = PostgresPools.ConnectionString(connectionString);
         return new AdvisoryLockJobStorage(
             new PostgreSqlStorage(new Hangfire.PostgreSql.Factories.NpgsqlConnectionFactory(hangfireConnection, options), options),
-            connectionString, batchedWritesSchema: options.SchemaName, notifyNewJobs: options.EnableLongPolling);
+            connectionString,
+            new HangfireTables(options.SchemaName, options.EnableLongPolling, options.InvisibilityTimeout, options.UseSlidingInvisibilityTimeout, options.QueuePollInterval));
     }
 
     /// <summary>Every configured value that must never reach a log, an artifact or a check run.</summary>
