@@ -62,11 +62,9 @@ public sealed partial class DiscoverJob(
                 return;
             }
 
-            foreach (var project in result.Projects)
-            {
-                await state.AddRunAsync(head.Id, project.Path, project.Destroy, project.Destroy ? mergeBase : head.HeadSha,
-                    string.Join("\n", project.Reasons), now, cancellationToken);
-            }
+            await state.AddRunsAsync(head.Id,
+                [.. result.Projects.Select(p => new NewRun(p.Path, p.Destroy, p.Destroy ? mergeBase : head.HeadSha, string.Join("\n", p.Reasons)))],
+                now, cancellationToken);
 
             IEnumerable<string> notes = [.. result.Problems, .. result.Skipped.Select(p => $"`{p.Path}` not planned: {p.Reason}")];
             var problems = notes.Any() ? string.Join("\n", notes.Select(p => $"- {p}")) : null;

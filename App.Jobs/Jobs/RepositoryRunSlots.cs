@@ -64,32 +64,37 @@ public sealed class RepositoryRunSlots : IAsyncDisposable
         var connection = await _postgres.OpenConnectionAsync(cancellationToken);
         try
         {
-            // Start at a different slot each time so runs do not all probe slot 0 first.
+            // Start at a different slot each time so runs do not all probe slot 0 first. Every slot is tried in one
+            // round trip: PostgreSQL evaluates a CASE's conditions in order and stops at the first true one, and
+            // pg_try_advisory_lock is volatile, so none is evaluated ahead: at most one lock is taken.
             var start = Random.Shared.Next(limit);
-            for (var i = 0; i < limit; i++)
+            var keys = Enumerable.Range(0, limit).Select(i => SlotKey(name, (start + i) % limit)).ToArray();
+            await using var command = new NpgsqlCommand(
+                "SELECT CASE " + string.Concat(keys.Select((_, i) => $"WHEN pg_try_advisory_lock(${i + 1}) THEN {i} ")) + "ELSE -1 END;", connection);
+            foreach (var key in keys)
             {
-                var key = SlotKey(name, (start + i) % limit);
-                await using var command = new NpgsqlCommand("SELECT pg_try_advisory_lock(@key);", connection);
-                command.Parameters.AddWithValue("key", key);
-                if (await command.ExecuteScalarAsync(cancellationToken) is true)
-                {
-                    return new Held(async () =>
-                    {
-                        try
-                        {
-                            await using var unlock = new NpgsqlCommand("SELECT pg_advisory_unlock(@key);", connection);
-                            unlock.Parameters.AddWithValue("key", key);
-                            await unlock.ExecuteNonQueryAsync();
-                        }
-                        catch
-                        {
-                            await SessionLocks.AbandonAsync(connection);
-                            throw;
-                        }
+                command.Parameters.Add(new NpgsqlParameter { Value = key });
+            }
 
-                        await connection.DisposeAsync();
-                    });
-                }
+            if (Convert.ToInt32(await command.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture) is var slot and >= 0)
+            {
+                var key = keys[slot];
+                return new Held(async () =>
+                {
+                    try
+                    {
+                        await using var unlock = new NpgsqlCommand("SELECT pg_advisory_unlock(@key);", connection);
+                        unlock.Parameters.AddWithValue("key", key);
+                        await unlock.ExecuteNonQueryAsync();
+                    }
+                    catch
+                    {
+                        await SessionLocks.AbandonAsync(connection);
+                        throw;
+                    }
+
+                    await connection.DisposeAsync();
+                });
             }
         }
         catch

@@ -56,6 +56,12 @@ public interface IStateStore
     /// <summary>Adds a project run in <see cref="RunStatus.Queued"/> unless one exists for (head, project); returns the row either way.</summary>
     Task<ProjectRun> AddRunAsync(long headId, string projectPath, bool destroy, string planSha, string reasons, DateTimeOffset now, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// <see cref="AddRunAsync"/> for many projects of one head (a discovery), in one statement per
+    /// <see cref="SqlStateStore.RunsPerInsert"/> projects instead of one each; runs that exist are left as they are.
+    /// </summary>
+    Task AddRunsAsync(long headId, IReadOnlyList<NewRun> runs, DateTimeOffset now, CancellationToken cancellationToken = default);
+
     Task<ProjectRun?> GetRunAsync(long runId, CancellationToken cancellationToken = default);
 
     /// <summary>A run and the head it belongs to, in one read (what every job of one run starts with); null for an unknown run.</summary>

@@ -1,4 +1,6 @@
 using System.Collections.Concurrent;
+using System.Globalization;
+using System.Text;
 using System.Data.Common;
 using Ensemble.Jobs.Core;
 using Microsoft.Data.Sqlite;
@@ -483,6 +485,31 @@ public sealed class SqlStateStore : IStateStore, IAsyncDisposable
         }
 
         return rows[0];
+    }
+
+    /// <summary>Rows per insert of <see cref="AddRunsAsync"/>: 4 parameters each stays far below both databases' limits.</summary>
+    public const int RunsPerInsert = 500;
+
+    public async Task AddRunsAsync(long headId, IReadOnlyList<NewRun> runs, DateTimeOffset now, CancellationToken cancellationToken = default)
+    {
+        foreach (var chunk in runs.Chunk(RunsPerInsert))
+        {
+            var parameters = new List<(string, object?)>(2 + chunk.Length * 4) { ("@head", headId), ("@now", Ms(now)) };
+            var rows = new StringBuilder();
+            for (var i = 0; i < chunk.Length; i++)
+            {
+                rows.Append(i == 0 ? "" : ", ").Append(CultureInfo.InvariantCulture, $"(@head, @p{i}, @d{i}, @s{i}, 'queued', @r{i}, @now, @now)");
+                parameters.AddRange([($"@p{i}", chunk[i].ProjectPath), ($"@d{i}", chunk[i].Destroy ? 1 : 0), ($"@s{i}", chunk[i].PlanSha), ($"@r{i}", chunk[i].Reasons)]);
+            }
+
+            await ExecuteAsync(
+                $"""
+                INSERT INTO project_runs (head_id, project_path, destroy, plan_sha, status, reasons, created_at, updated_at)
+                VALUES {rows}
+                ON CONFLICT (head_id, project_path) DO NOTHING;
+                """,
+                cancellationToken, [.. parameters]);
+        }
     }
 
     public async Task<RunAndHead?> GetRunAndHeadAsync(long runId, CancellationToken cancellationToken = default)

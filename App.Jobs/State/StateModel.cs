@@ -165,5 +165,8 @@ public static class ApplyOutcomeNames
 /// <summary>A run with the pull-request head it belongs to.</summary>
 public sealed record RunAndHead(ProjectRun Run, PullRequestHead Head);
 
+/// <summary>A project run to add in <see cref="RunStatus.Queued"/>: what <see cref="IStateStore.AddRunAsync"/> takes for one.</summary>
+public sealed record NewRun(string ProjectPath, bool Destroy, string PlanSha, string Reasons);
+
 /// <summary>What was last published to one GitHub object: a digest of its content, whether it was an interim view.</summary>
 public sealed record PublishedMemo(string Digest, bool Interim, DateTimeOffset PublishedAt, DateTimeOffset? FlushDue);

@@ -103,6 +103,28 @@ public sealed class PostgresRepositoryRunSlotsTests(PostgresFixture postgres) : 
     }
 
     [Fact]
+    public async Task TryAcquire_CapOfEight_EachRunTakesExactlyOneSlot()
+    {
+        var connection = await postgres.CreateDatabaseAsync();
+        await using var worker = RepositoryRunSlots.ForPostgres(connection);
+
+        var held = new List<IAsyncDisposable>();
+        for (var i = 0; i < 8; i++)
+        {
+            held.Add(await worker.TryAcquireAsync(Monorepo, 8) ?? throw new Xunit.Sdk.XunitException($"run {i + 1} of 8 found no slot"));
+        }
+
+        Assert.Null(await worker.TryAcquireAsync(Monorepo, 8));
+        await held[3].DisposeAsync();
+        held.Add(await worker.TryAcquireAsync(Monorepo, 8) ?? throw new Xunit.Sdk.XunitException("the freed slot was not found"));
+        Assert.Null(await worker.TryAcquireAsync(Monorepo, 8));
+        foreach (var slot in held)
+        {
+            await slot.DisposeAsync();
+        }
+    }
+
+    [Fact]
     public async Task TryAcquire_HolderConnectionDies_SlotFreed()
     {
         var connection = await postgres.CreateDatabaseAsync();

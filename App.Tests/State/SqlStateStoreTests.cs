@@ -126,6 +126,32 @@ public abstract class SqlStateStoreContract : StateStoreContractBase
     }
 
     [Fact]
+    public async Task AddRuns_AMonorepoDiscoveryInChunks_AddsEachOnce_AndAgainLeavesExistingRunsAsTheyAre()
+    {
+        var head = await Store.UpsertHeadAsync(Repo, 7, "head1", "base1", "main", "alice", T0);
+        var count = SqlStateStore.RunsPerInsert * 2 + 1; // three statements, the last of one row
+        var runs = Enumerable.Range(0, count)
+            .Select(i => new NewRun($"stacks/s{i:D4}", Destroy: i % 7 == 0, i % 7 == 0 ? "base1" : "head1", $"changed: stacks/s{i:D4}/main.tf"))
+            .ToList();
+
+        await Store.AddRunsAsync(head.Id, runs, T0);
+        var planning = (await Store.ListRunsAsync(head.Id)).First(r => r.ProjectPath == "stacks/s0003");
+        Assert.NotNull(await Store.TransitionRunAsync(planning.Id, [RunStatus.Queued], new RunUpdate(RunStatus.Planning, T0)));
+
+        // A discovery retried after a crash adds what is missing and changes nothing of what exists.
+        await Store.AddRunsAsync(head.Id, [new NewRun("stacks/s0003", true, "other", "other"), new NewRun("stacks/extra", false, "head1", "new")], T0.AddMinutes(1));
+
+        var stored = (await Store.ListRunsAsync(head.Id)).ToDictionary(r => r.ProjectPath);
+        Assert.Equal(count + 1, stored.Count);
+        Assert.All(runs, r => Assert.Equal((r.Destroy, r.PlanSha, r.Reasons), (stored[r.ProjectPath].Destroy, stored[r.ProjectPath].PlanSha, stored[r.ProjectPath].Reasons)));
+        Assert.Equal(RunStatus.Planning, stored["stacks/s0003"].Status);
+        Assert.Equal(count, stored.Values.Count(r => r.Status == RunStatus.Queued));
+        Assert.Equal("new", stored["stacks/extra"].Reasons);
+
+        await Store.AddRunsAsync(head.Id, [], T0); // nothing to add: no statement, no error
+    }
+
+    [Fact]
     public async Task TransitionRun_FromWrongState_RefusedAndNothingChanges()
     {
         var head = await Store.UpsertHeadAsync(Repo, 7, "h", "b", "main", "alice", T0);
