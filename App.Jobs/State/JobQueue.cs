@@ -33,6 +33,7 @@ internal sealed class JobQueue : IDisposable
     private readonly bool _sliding;
     private readonly bool _listen;
     private readonly CancellationTokenSource _stop = new();
+    private readonly Lock _starting = new();
     private TaskCompletionSource _announced = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task? _listener;
     private int _disposed;
@@ -75,15 +76,7 @@ internal sealed class JobQueue : IDisposable
                 return fetched;
             }
 
-            try
-            {
-                announced.Wait(_poll, cancellationToken);
-            }
-            catch (OperationCanceledException)
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-                throw;
-            }
+            announced.Wait(_poll, cancellationToken); // throws OperationCanceledException when the server stops
         }
     }
 
@@ -117,7 +110,7 @@ internal sealed class JobQueue : IDisposable
     {
         if (_listen && Volatile.Read(ref _listener) is null)
         {
-            lock (_stop)
+            lock (_starting)
             {
                 _listener ??= Task.Run(() => ListenAsync(_stop.Token));
             }
@@ -225,8 +218,8 @@ internal sealed class JobQueue : IDisposable
         /// <summary>A worker that neither removed nor requeued its entry (it stopped) puts it back for another.</summary>
         public void Dispose()
         {
-            _renewal?.Dispose();
             Requeue();
+            _renewal?.Dispose();
         }
 
         private void End(string sql)

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
+using System.Data.Common;
 using System.Globalization;
 using System.Text;
-using System.Data.Common;
 using Ensemble.Jobs.Core;
 using Microsoft.Data.Sqlite;
 using Npgsql;

@@ -208,7 +208,10 @@ public sealed class JobQueueTests(PostgresFixture postgres) : IClassFixture<Post
 
         // The listening connection dies (a database restart, a proxy's idle timeout): the listener listens again.
         await using (var data = NpgsqlDataSource.Create(database))
-        await using (var kill = data.CreateCommand("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE query = 'LISTEN new_job' AND pid <> pg_backend_pid()"))
+        await using (var kill = data.CreateCommand("""
+            SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+            WHERE datname = current_database() AND query = 'LISTEN new_job' AND pid <> pg_backend_pid()
+            """))
         {
             Assert.Equal(1L, await kill.ExecuteScalarAsync());
         }
