@@ -68,7 +68,8 @@ public sealed class RepositoryRunSlots : IAsyncDisposable
             // round trip: PostgreSQL evaluates a CASE's conditions in order and stops at the first true one, and
             // pg_try_advisory_lock is volatile, so none is evaluated ahead: at most one lock is taken.
             var start = Random.Shared.Next(limit);
-            var keys = Enumerable.Range(0, limit).Select(i => SlotKey(name, (start + i) % limit)).ToArray();
+            var hash = RepositoryHash(name);
+            var keys = Enumerable.Range(0, limit).Select(i => SlotKey(hash, (start + i) % limit)).ToArray();
             await using var command = new NpgsqlCommand(
                 "SELECT CASE " + string.Concat(keys.Select((_, i) => $"WHEN pg_try_advisory_lock(${i + 1}) THEN {i} ")) + "ELSE -1 END;", connection);
             foreach (var key in keys)
@@ -112,11 +113,11 @@ public sealed class RepositoryRunSlots : IAsyncDisposable
     /// two-integer form (a separate key space in PostgreSQL) or small numbers, so they cannot meet these; Hangfire's
     /// (<see cref="AdvisoryLockJobStorage.Key"/>) are 64 bits of a hash, which meet one only by a 64-bit coincidence.
     /// </summary>
-    internal static long SlotKey(string repository, int slot)
-    {
-        var hash = BitConverter.ToUInt32(SHA256.HashData(Encoding.UTF8.GetBytes(repository)), 0);
-        return (long)(((ulong)hash << 32) | (uint)slot);
-    }
+    internal static long SlotKey(string repository, int slot) => SlotKey(RepositoryHash(repository), slot);
+
+    private static long SlotKey(uint repositoryHash, int slot) => (long)(((ulong)repositoryHash << 32) | (uint)slot);
+
+    private static uint RepositoryHash(string repository) => BitConverter.ToUInt32(SHA256.HashData(Encoding.UTF8.GetBytes(repository)), 0);
 
     /// <summary>How long a run that found no free slot waits before it is tried again (plus up to half again, spread).</summary>
     public static TimeSpan RetryDelay { get; set; } = TimeSpan.FromSeconds(5);

@@ -47,9 +47,8 @@ public sealed class AdvisoryLockJobStorage : JobStorage, IDisposable
         if (tables is not null)
         {
             var data = PostgresPools.Create(connectionString);
-            _writes = new BatchedWriteTransaction.Target(data, tables.Schema, tables.LongPolling);
-            _queue = new JobQueue(data, connectionString, tables.Schema, tables.InvisibilityTimeout, tables.SlidingInvisibility,
-                tables.QueuePollInterval, tables.LongPolling);
+            _writes = new BatchedWriteTransaction.Target(data, tables);
+            _queue = new JobQueue(data, connectionString, tables);
         }
 
         JobExpirationTimeout = inner.JobExpirationTimeout;

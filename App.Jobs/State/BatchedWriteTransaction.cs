@@ -25,14 +25,14 @@ namespace Ensemble.Jobs.State;
 /// </remarks>
 internal sealed class BatchedWriteTransaction(JobStorageTransaction inner, BatchedWriteTransaction.Target target) : JobStorageTransaction
 {
-    /// <summary>Where batches go: a pool on Hangfire's database, its schema, and whether enqueues are announced.</summary>
-    internal sealed record Target(NpgsqlDataSource Data, string Schema, bool NotifyNewJobs);
+    /// <summary>Where batches go: a pool on Hangfire's database, and its tables' settings (schema, whether enqueues are announced).</summary>
+    internal sealed record Target(NpgsqlDataSource Data, HangfireTables Tables);
 
     private readonly List<Action<JobStorageTransaction>> _replay = [];
     private readonly List<NpgsqlBatchCommand> _batch = [];
     private bool _replayed;
 
-    private string Schema => target.Schema;
+    private string Schema => target.Tables.Schema;
 
     public override void Dispose() => inner.Dispose();
 
@@ -75,10 +75,10 @@ internal sealed class BatchedWriteTransaction(JobStorageTransaction inner, Batch
         using var command = target.Data.CreateCommand(
             $"""
             WITH "j" AS (
-                INSERT INTO "{target.Schema}"."job" ("invocationdata", "arguments", "createdat", "expireat")
+                INSERT INTO "{target.Tables.Schema}"."job" ("invocationdata", "arguments", "createdat", "expireat")
                 VALUES ($1::jsonb, $2::jsonb, $3, $4) RETURNING "id"
             ), "p" AS (
-                INSERT INTO "{target.Schema}"."jobparameter" ("jobid", "name", "value")
+                INSERT INTO "{target.Tables.Schema}"."jobparameter" ("jobid", "name", "value")
                 SELECT "j"."id", "x"."name", "x"."value" FROM "j", unnest($5::text[], $6::text[]) AS "x"("name", "value")
             )
             SELECT "id" FROM "j"
@@ -136,7 +136,7 @@ internal sealed class BatchedWriteTransaction(JobStorageTransaction inner, Batch
     public override void AddToQueue(string queue, string jobId)
     {
         Batched(t => t.AddToQueue(queue, jobId), $"""INSERT INTO "{Schema}"."jobqueue" ("jobid", "queue") VALUES ($1, $2)""", Id(jobId), queue);
-        if (target.NotifyNewJobs)
+        if (target.Tables.LongPolling)
         {
             _batch.Add(new NpgsqlBatchCommand("NOTIFY new_job"));
         }

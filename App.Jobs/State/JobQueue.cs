@@ -27,11 +27,7 @@ internal sealed class JobQueue : IDisposable
 
     private readonly NpgsqlDataSource _data;
     private readonly string _listenConnectionString;
-    private readonly string _schema;
-    private readonly TimeSpan _invisibility;
-    private readonly TimeSpan _poll;
-    private readonly bool _sliding;
-    private readonly bool _listen;
+    private readonly HangfireTables _tables;
     private readonly CancellationTokenSource _stop = new();
     private readonly Lock _starting = new();
     private TaskCompletionSource _announced = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -40,20 +36,14 @@ internal sealed class JobQueue : IDisposable
 
     /// <param name="data">A pool on Hangfire's database.</param>
     /// <param name="connectionString">The same database's, for the listening connection (its own, never pooled).</param>
-    /// <param name="schema">Hangfire.PostgreSql's schema.</param>
-    /// <param name="invisibility">How long a fetched job stays invisible to other workers (without a renewal, with a sliding one).</param>
-    /// <param name="sliding">Whether a held job's fetch time is renewed.</param>
-    /// <param name="poll">How long a worker waits for an announcement before it looks again.</param>
-    /// <param name="listen">Whether enqueues are announced (long polling).</param>
-    public JobQueue(NpgsqlDataSource data, string connectionString, string schema, TimeSpan invisibility, bool sliding, TimeSpan poll, bool listen)
+    /// <param name="tables">Hangfire.PostgreSql's settings: its schema, how long a fetched job stays invisible to other
+    /// workers and whether its worker renews that, how long a waiting worker waits before it looks again, and whether
+    /// enqueues are announced.</param>
+    public JobQueue(NpgsqlDataSource data, string connectionString, HangfireTables tables)
     {
         _data = data;
         _listenConnectionString = new NpgsqlConnectionStringBuilder(connectionString) { Pooling = false }.ConnectionString;
-        _schema = schema;
-        _invisibility = invisibility;
-        _sliding = sliding;
-        _poll = poll;
-        _listen = listen;
+        _tables = tables;
     }
 
     /// <summary>The next job of <paramref name="queues"/>, waiting for one as long as it takes.</summary>
@@ -76,7 +66,7 @@ internal sealed class JobQueue : IDisposable
                 return fetched;
             }
 
-            announced.Wait(_poll, cancellationToken); // throws OperationCanceledException when the server stops
+            announced.Wait(_tables.QueuePollInterval, cancellationToken); // throws OperationCanceledException when the server stops
         }
     }
 
@@ -89,9 +79,9 @@ internal sealed class JobQueue : IDisposable
     {
         using var command = _data.CreateCommand(
             $"""
-            UPDATE "{_schema}"."jobqueue" SET "fetchedat" = NOW()
+            UPDATE "{_tables.Schema}"."jobqueue" SET "fetchedat" = NOW()
             WHERE "id" = (
-                SELECT "id" FROM "{_schema}"."jobqueue"
+                SELECT "id" FROM "{_tables.Schema}"."jobqueue"
                 WHERE "queue" = ANY ($1) AND ("fetchedat" IS NULL OR "fetchedat" < NOW() - $2)
                 ORDER BY "fetchedat" NULLS FIRST, "queue", "jobid"
                 FOR UPDATE SKIP LOCKED
@@ -99,7 +89,7 @@ internal sealed class JobQueue : IDisposable
             RETURNING "id", "jobid", "queue", "fetchedat"
             """);
         command.Parameters.Add(new NpgsqlParameter { Value = queues });
-        command.Parameters.Add(new NpgsqlParameter { Value = _invisibility });
+        command.Parameters.Add(new NpgsqlParameter { Value = _tables.InvisibilityTimeout });
         using var reader = command.ExecuteReader();
         return reader.Read()
             ? new Fetched(this, reader.GetInt64(0), reader.GetInt64(1).ToString(CultureInfo.InvariantCulture), reader.GetString(2), reader.GetDateTime(3))
@@ -108,7 +98,7 @@ internal sealed class JobQueue : IDisposable
 
     private void StartListening()
     {
-        if (_listen && Volatile.Read(ref _listener) is null)
+        if (_tables.LongPolling && Volatile.Read(ref _listener) is null)
         {
             lock (_starting)
             {
@@ -148,7 +138,7 @@ internal sealed class JobQueue : IDisposable
             catch (Exception e)
             {
                 // Workers still look every poll interval meanwhile: jobs start later, none is lost.
-                Log.WarnException($"Listening for new jobs failed; listening again in {retry.TotalSeconds:0} s, polling every {_poll.TotalSeconds:0.#} s meanwhile.", e);
+                Log.WarnException($"Listening for new jobs failed; listening again in {retry.TotalSeconds:0} s, polling every {_tables.QueuePollInterval.TotalSeconds:0.#} s meanwhile.", e);
                 try
                 {
                     await Task.Delay(retry, stop);
@@ -200,9 +190,9 @@ internal sealed class JobQueue : IDisposable
             JobId = jobId;
             Queue = queueName;
             _fetchedAt = fetchedAt;
-            if (queue._sliding)
+            if (queue._tables.SlidingInvisibility)
             {
-                var every = queue._invisibility / 5;
+                var every = queue._tables.InvisibilityTimeout / 5;
                 _renewal = new Timer(_ => Renew(), null, every, every);
             }
         }
@@ -211,9 +201,9 @@ internal sealed class JobQueue : IDisposable
 
         public string Queue { get; }
 
-        public void RemoveFromQueue() => End($"""DELETE FROM "{_queue._schema}"."jobqueue" WHERE "id" = $1 AND "fetchedat" = $2""");
+        public void RemoveFromQueue() => End($"""DELETE FROM "{_queue._tables.Schema}"."jobqueue" WHERE "id" = $1 AND "fetchedat" = $2""");
 
-        public void Requeue() => End($"""UPDATE "{_queue._schema}"."jobqueue" SET "fetchedat" = NULL WHERE "id" = $1 AND "fetchedat" = $2""");
+        public void Requeue() => End($"""UPDATE "{_queue._tables.Schema}"."jobqueue" SET "fetchedat" = NULL WHERE "id" = $1 AND "fetchedat" = $2""");
 
         /// <summary>A worker that neither removed nor requeued its entry (it stopped) puts it back for another.</summary>
         public void Dispose()
@@ -250,11 +240,11 @@ internal sealed class JobQueue : IDisposable
                 try
                 {
                     _fetchedAt = Execute(
-                        $"""UPDATE "{_queue._schema}"."jobqueue" SET "fetchedat" = NOW() WHERE "id" = $1 AND "fetchedat" = $2 RETURNING "fetchedat" """,
+                        $"""UPDATE "{_queue._tables.Schema}"."jobqueue" SET "fetchedat" = NOW() WHERE "id" = $1 AND "fetchedat" = $2 RETURNING "fetchedat" """,
                         fetchedAt) as DateTime?;
                     if (_fetchedAt is null)
                     {
-                        Log.Warn($"Background job '{JobId}' was taken over by another worker after {_queue._invisibility} without a renewal; its entry is no longer renewed.");
+                        Log.Warn($"Background job '{JobId}' was taken over by another worker after {_queue._tables.InvisibilityTimeout} without a renewal; its entry is no longer renewed.");
                     }
                 }
                 catch (Exception e) when (e is NpgsqlException or TimeoutException or InvalidOperationException)

@@ -1,3 +1,4 @@
+using Ensemble.App.Hosting;
 using Ensemble.Jobs.State;
 using Ensemble.Tests.Infrastructure;
 using Hangfire;
@@ -30,13 +31,8 @@ public sealed class BatchedWriteTransactionTests(PostgresFixture postgres) : ICl
         return new PostgreSqlStorage(new NpgsqlConnectionFactory(connectionString, options), options);
     }
 
-    private static AdvisoryLockJobStorage BatchedStorage(string connectionString, TimeSpan? poll = null)
-    {
-        var options = Options(poll);
-        return new AdvisoryLockJobStorage(new PostgreSqlStorage(new NpgsqlConnectionFactory(connectionString, options), options),
-            connectionString,
-            new HangfireTables(options.SchemaName, options.EnableLongPolling, options.InvisibilityTimeout, options.UseSlidingInvisibilityTimeout, options.QueuePollInterval));
-    }
+    private static AdvisoryLockJobStorage BatchedStorage(string connectionString, TimeSpan? poll = null) =>
+        StateAndJobs.PostgresJobStorage(connectionString, Options(poll));
 
     /// <summary>A job's life as a worker writes it (enqueued, processing, succeeded, out of the queue) and one scheduled job.</summary>
     private static async Task LifecycleAsync(JobStorage storage)

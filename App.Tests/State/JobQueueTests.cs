@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Ensemble.App.Hosting;
 using Ensemble.Jobs.State;
 using Ensemble.Tests.Infrastructure;
 using Hangfire;
@@ -25,12 +26,8 @@ public sealed class JobQueueTests(PostgresFixture postgres) : IClassFixture<Post
         UseSlidingInvisibilityTimeout = sliding,
     };
 
-    private static AdvisoryLockJobStorage Storage(string database, TimeSpan poll, TimeSpan? invisibility = null, bool sliding = true)
-    {
-        var options = Options(poll, invisibility ?? TimeSpan.FromMinutes(1), sliding);
-        return new AdvisoryLockJobStorage(new PostgreSqlStorage(new NpgsqlConnectionFactory(database, options), options), database,
-            new HangfireTables(options.SchemaName, options.EnableLongPolling, options.InvisibilityTimeout, options.UseSlidingInvisibilityTimeout, options.QueuePollInterval));
-    }
+    private static AdvisoryLockJobStorage Storage(string database, TimeSpan poll, TimeSpan? invisibility = null, bool sliding = true) =>
+        StateAndJobs.PostgresJobStorage(database, Options(poll, invisibility ?? TimeSpan.FromMinutes(1), sliding));
 
     private static string Enqueue(JobStorage storage, string name) => new BackgroundJobClient(storage).Enqueue(() => Console.WriteLine(name));
 

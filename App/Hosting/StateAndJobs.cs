@@ -170,6 +170,15 @@ public static class StateAndJobs
             PrepareSchemaIfNecessary = true,
         };
 
+        return PostgresJobStorage(connectionString, options);
+    }
+
+    /// <summary>
+    /// Ensemble's Hangfire storage on <paramref name="connectionString"/>'s database for Hangfire.PostgreSql built with
+    /// <paramref name="options"/>: what the App runs (and what the storage tests run against).
+    /// </summary>
+    public static AdvisoryLockJobStorage PostgresJobStorage(string connectionString, PostgreSqlStorageOptions options)
+    {
         // Hangfire's pooled connections skip Npgsql's reset on return (DISCARD ALL, ≈ 12 statements a job) and prepare
         // its statements (PostgresPools). Hangfire.PostgreSql leaves no session state behind — its transactions end
         // (Npgsql rolls back any that did not), the locks it is asked for are AdvisoryLockJobStorage's, on connections
@@ -180,7 +189,8 @@ public static class StateAndJobs
         return new AdvisoryLockJobStorage(
             new PostgreSqlStorage(new Hangfire.PostgreSql.Factories.NpgsqlConnectionFactory(hangfireConnection, options), options),
             connectionString,
-            new HangfireTables(options.SchemaName, options.EnableLongPolling, options.InvisibilityTimeout, options.UseSlidingInvisibilityTimeout, options.QueuePollInterval));
+            new HangfireTables(options.SchemaName, options.EnableLongPolling, options.InvisibilityTimeout, options.UseSlidingInvisibilityTimeout,
+                options.QueuePollInterval));
     }
 
     /// <summary>Every configured value that must never reach a log, an artifact or a check run.</summary>
